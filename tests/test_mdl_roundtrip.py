@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -98,3 +99,30 @@ def test_corrupted_canonical_text_parses_or_raises_mdl_syntax_error(
     cut %= len(text) + 1
     _never_crashes(text[:cut] + junk + text[cut:])
     _never_crashes(text[:cut])
+
+
+@settings(max_examples=200, deadline=None)
+@given(moments, st.integers(min_value=1, max_value=200))
+def test_tokenizer_chunk_boundaries_do_not_change_the_result(
+    moment: mdl.Moment, chunk: int
+) -> None:
+    """The parser tokenizes in chunks; a block straddling a chunk end must resync."""
+    from moments_core.mdl import parser
+
+    text = moment.to_mdl() * 3
+    expected = [o.to_dict() for o in mdl.parse_moment(text).occurrences]
+    saved = parser._CHUNK
+    parser._CHUNK = chunk
+    try:
+        got = [o.to_dict() for o in mdl.parse_moment(text).occurrences]
+    finally:
+        parser._CHUNK = saved
+    assert got == expected
+
+
+def test_errors_far_into_a_long_text_report_the_right_line() -> None:
+    lines = ['Customer: "hi"', 'Self: """two\nlines"""'] * 20_000
+    text = "\n".join(lines) + '\nSelf: "broken\n'
+    with pytest.raises(mdl.MDLSyntaxError) as info:
+        mdl.parse_moment(text)
+    assert info.value.line == 60_001 and info.value.column == 7

@@ -26,7 +26,12 @@ PARTICIPANT_NAME = re.compile(r'[^\s:"()#\\][^:"()\n\r\\]*')
 PARTICIPANT_IDENTIFIER = re.compile(r"[^()\n\r\\]*")
 
 
+_VALID_NAMES: set[tuple[str, str]] = set()  # names repeat on every line; check each once
+
+
 def _check_name(name: str, identifier: str, what: str) -> None:
+    if (name, identifier) in _VALID_NAMES:
+        return
     if (
         not PARTICIPANT_NAME.fullmatch(name)
         or name != name.strip()
@@ -38,6 +43,8 @@ def _check_name(name: str, identifier: str, what: str) -> None:
         )
     if not PARTICIPANT_IDENTIFIER.fullmatch(identifier):
         raise ValueError(f"{what} identifier {identifier!r} may not hold '(', ')' or newlines")
+    if len(_VALID_NAMES) < 10_000:
+        _VALID_NAMES.add((name, identifier))
 
 
 def _check_emotion(emotion: str) -> None:
@@ -241,8 +248,10 @@ class Participant(Occurrence):
     kind: ClassVar[str] = "Participant"
 
     def __post_init__(self) -> None:
-        _check_name(self.name, self.identifier, "participant")
-        _check_emotion(self.emotion)
+        if (self.name, self.identifier) not in _VALID_NAMES:  # inlined: the parser's hot path
+            _check_name(self.name, self.identifier, "participant")
+        if self.emotion:
+            _check_emotion(self.emotion)
 
     @property
     def speaker(self) -> str:

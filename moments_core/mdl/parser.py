@@ -41,10 +41,17 @@ _EMOTION = r"\((?P<emo>[^)\\\n\r]*(?:\\[^\n\r][^)\\\n\r]*)*)\) ?"
 _ONE_LINE = r'"(?P<says>[^"\\\n]*(?:\\[^\n][^"\\\n]*)*)"'
 _EOL = r"[ \t\r]*(?:\n|\Z)"
 
-# The fast path: ``Head (ident): (emotion) "says"`` as one whole line.
-_SAYS_LINE = re.compile(
-    rf"(?P<head>{_NAME})(?: \((?P<ident>{_IDENT})\))?: ?(?:{_EMOTION})?{_ONE_LINE}{_EOL}"
+# The tokenizer: a whole text cut into lines, each either a says-line (one-line or
+# triple-quoted string) with its pieces, or any other line (pieces empty). findall runs
+# in C, so the common line costs no Python-level regex call.
+_TOKENS = re.compile(
+    rf"(?m)^(?P<all>(?P<head>{_NAME})(?: \((?P<ident>{_IDENT})\))?: ?(?:{_EMOTION})?"
+    r'(?:"(?P<b1>[^"\\\n]*(?:\\[^\n][^"\\\n]*)*)"'
+    r'|"""(?P<b3>[^"\\]*(?:(?:\\[\s\S]|"(?!""))[^"\\]*)*)""")'
+    + _EOL + r"|[^\n]*(?:\n|\Z))"
 )
+_CHUNK = 32_768  # tokenize this much at a time, so a resync after a block stays cheap
+
 _HEAD = re.compile(rf"(?P<head>{_NAME})(?: \((?P<ident>{_IDENT})\))?:(?: |(?=[\r\n])|\Z)")
 _EMOTION_AT = re.compile(_EMOTION)
 _ONE_LINE_AT = re.compile(_ONE_LINE)
@@ -64,6 +71,9 @@ _HEADER = re.compile(
     r"# (?P<key>Moment ID|Snapshot ID|Previous Snapshot ID|Timestamp|Annotations):"
     r"[ \t]*(?P<value>[^\n]*)"
 )
+
+
+_VALID_YAML: set[str] = set()
 
 
 class _Reader:
@@ -181,9 +191,15 @@ class _Reader:
             return after[:-3], pos + 3, self.next_line(pos)
         self.fail("the ``` block is not closed on this line (or put ``` alone on the line)", pos)
 
-    def check_yaml(self, yaml_text: str, start: int) -> Any:
+    def check_yaml(self, yaml_text: str, start: int) -> None:
+        # The same few Context/Waiting texts recur across a log; validate each once.
+        if yaml_text in _VALID_YAML:
+            return
         try:
-            return load_yaml(yaml_text)
+            load_yaml(yaml_text)
+            if len(_VALID_YAML) < 4096:
+                _VALID_YAML.add(yaml_text)
+            return
         except Exception as err:
             mark = getattr(err, "problem_mark", None)
             problem = getattr(err, "problem", None) or str(err).splitlines()[0][:200]
@@ -285,48 +301,58 @@ def _parse_body(r: _Reader) -> list[Occurrence]:
     n = len(text)
     occurrences: list[Occurrence] = []
     append = occurrences.append
-    match_says = _SAYS_LINE.match
-    says_kinds = SAYS_KINDS
+    findall = _TOKENS.findall
+    get_says_kind = SAYS_KINDS.get
     keywords = KEYWORDS
-    while r.pos < n:
-        pos = r.pos
-        m = match_says(text, pos)
-        if m is not None:
-            head = m.group("head")
-            kind = says_kinds.get(head)
-            if kind is not None and m.group("ident") is None:
-                emo = m.group("emo")
-                body = m.group("says")
+    pos = r.pos
+    known_pos, known_line = pos, r.line  # line numbers are counted only when needed
+    tokens: list[tuple[str, str, str, str, str, str]] = []
+    i = count = 0
+    while pos < n:
+        if i >= count:
+            stop = text.find("\n", pos + _CHUNK)
+            tokens = findall(text, pos, n if stop < 0 else stop + 1)
+            i, count = 0, len(tokens)
+        whole, head, ident, emo, body, body3 = tokens[i]
+        i += 1
+        if not whole:  # the empty match at the end of the tokenized region
+            i = count
+            continue
+        if head:
+            kind = get_says_kind(head)
+            if (kind is not None and not ident) or head not in keywords:
+                if body3:
+                    body = body3
+                if "\\" in body:
+                    body = unescape_says(body)
+                if emo:
+                    emo = unescape_emotion(emo)
                 try:
-                    append(
-                        kind(
-                            unescape_says(body) if "\\" in body else body,
-                            unescape_emotion(emo) if emo else "",
-                        )
-                    )
+                    if kind is not None:
+                        append(kind(body, emo))
+                    else:
+                        append(Participant(head, body, ident, emo))
                 except ValueError as err:
+                    r.line = known_line + text.count("\n", known_pos, pos)
+                    r.pos = r.line_start = pos
                     r.fail(str(err), pos)
-                r.pos = r.line_start = m.end()
-                r.line += 1
+                pos += len(whole)
                 continue
-            if head not in keywords:
-                emo = m.group("emo")
-                body = m.group("says")
-                try:
-                    append(
-                        Participant(
-                            head,
-                            unescape_says(body) if "\\" in body else body,
-                            m.group("ident") or "",
-                            unescape_emotion(emo) if emo else "",
-                        )
-                    )
-                except ValueError as err:
-                    r.fail(str(err), pos)
-                r.pos = r.line_start = m.end()
-                r.line += 1
-                continue
+        # Any other line goes the general way (a block may span several lines).
+        r.line = known_line + text.count("\n", known_pos, pos)
+        r.pos = r.line_start = pos
         _parse_general(r, occurrences)
+        known_pos, known_line = r.pos, r.line
+        pos += len(whole)
+        # Skip the tokens the block consumed; tokenize afresh if they do not line up.
+        while i < count and pos < known_pos:
+            pos += len(tokens[i][0])
+            i += 1
+        if pos != known_pos:
+            pos = known_pos
+            i = count
+    r.line = known_line + text.count("\n", known_pos, pos)
+    r.pos = r.line_start = pos
     return occurrences
 
 
