@@ -12,7 +12,12 @@ import time
 
 from moments_core import mdl
 
-WORDS = ["coffee", "espresso", "latte", "please", "medium", "large", "small", "oat", "milk", "sugar", "thanks", "order", "name", "ready", "cafe", "morning", "hello", "budget", "savings", "invest", "index", "fund", "rent", "debt", "plan", "month", "goal", "😊", "über", "café", "naïve", "'quoted'", '"double"', "back\\slash"]
+WORDS = [
+    "coffee", "espresso", "latte", "please", "medium", "large", "small", "oat", "milk",
+    "sugar", "thanks", "order", "name", "ready", "cafe", "morning", "hello", "budget",
+    "savings", "invest", "index", "fund", "rent", "debt", "plan", "month", "goal", "😊",
+    "über", "café", "naïve", "'quoted'", '"double"', "back\\slash",
+]
 
 
 def sentence(rng: random.Random, n: int) -> str:
@@ -119,7 +124,8 @@ def main() -> None:
 
     t_big = best_of(1, parse_big)
     print(f"parse 1x:  {mb:7.2f} MB in {t_parse:.3f} s")
-    print(f"parse 10x: {mb * 10:7.2f} MB in {t_big:.3f} s  (ratio {t_big / t_parse:.2f}, linear = 10)")
+    ratio = t_big / t_parse
+    print(f"parse 10x: {mb * 10:7.2f} MB in {t_big:.3f} s  (ratio {ratio:.2f}, linear = 10)")
     one = "".join(texts[:1]) * 1
     long_text = one * 10
     t1 = best_of(3, lambda: mdl.parse_moment(one))
