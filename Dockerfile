@@ -1,0 +1,34 @@
+# The Moments dashboard (and, with another command, the CLI or the HTTP API).
+# Not built on the development machine (it has no Docker engine); kept in step with the
+# Makefile: same requirements files, same entry points.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    HF_HUB_OFFLINE=1 \
+    MOMENTS_DATA_DIR=/data
+
+# Compilers for llama-cpp-python (built from source), curl for the healthcheck.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential cmake curl \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY requirements.txt pyproject.toml README.md ./
+RUN pip install -r requirements.txt
+COPY moments_core ./moments_core
+COPY app.py ./
+COPY pages ./pages
+COPY configs ./configs
+RUN pip install --no-deps -e .
+
+RUN useradd --create-home --uid 10001 moments && mkdir -p /data && chown moments /data
+USER moments
+VOLUME ["/data"]
+EXPOSE 8501
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
+  CMD curl -fsS http://127.0.0.1:8501/_stcore/health || exit 1
+
+CMD ["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0", "--server.headless=true"]
