@@ -1,4 +1,4 @@
-"""Streamlit entry point: the shared sidebar and the page navigation.
+"""Streamlit entry point: the password gate, the shared sidebar and the page navigation.
 
 Pages are UI only; everything they do is in moments_core.
 """
@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.common import password_gate, sidebar
+
 st.set_page_config(page_title="Moments", page_icon="💬", layout="wide")
 
+password_gate()
+
 PAGES = [
+    st.Page("pages/chat.py", title="Chat", icon="💬", url_path="chat", default=True),
+    st.Page("pages/editor.py", title="Prompt editor", icon="🛠️", url_path="editor"),
+    st.Page("pages/compare.py", title="Compare", icon="⚖️", url_path="compare"),
     st.Page("pages/mdl_playground.py", title="MDL playground", icon="📝", url_path="mdl"),
 ]
 
 navigation = st.navigation(PAGES)
-with st.sidebar:
-    st.caption("Moments — agents written in MDL")
+sidebar()
 navigation.run()

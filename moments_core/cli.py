@@ -14,6 +14,20 @@ app = typer.Typer(
 app.add_typer(mdl_app, name="mdl")
 
 # Command groups of the other areas are added below (one line each).
+from moments_core.agents.cli import agents_app, chat  # noqa: E402
+
+app.add_typer(agents_app, name="agents")
+app.command("chat")(chat)
+from moments_core.store.cli import import_command, log_app  # noqa: E402
+
+app.add_typer(log_app, name="log")
+app.command("import")(import_command)
+from moments_core.corpora.cli import generate_data_app  # noqa: E402
+
+app.add_typer(generate_data_app, name="generate-data")
+from moments_core.datasets.cli import build_dataset  # noqa: E402
+
+app.command("build-dataset")(build_dataset)
 
 
 def main() -> None:

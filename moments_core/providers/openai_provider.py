@@ -1,0 +1,142 @@
+"""OpenAI and every server that speaks its API (vLLM, Ollama, llama.cpp server, LM Studio).
+
+Chat mode uses chat completions; completion mode uses the (legacy) completions endpoint,
+which those servers still offer. The SDK's own retries are off: the runtime retries, so
+every back end follows the same bounded policy.
+
+The real OpenAI service is not reachable from the test machines; the tests run this
+client against a local HTTP server that speaks the same wire format.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlparse
+
+from .base import GenerationParams, Prompt, Provider, StopCutter, all_stops
+from .errors import MissingKeyError, ProviderError, TransientProviderError, scrub
+
+KEY_ENV = "OPENAI_API_KEY"
+# OpenAI accepts a message ``name`` only in this shape.
+_NAME_OK = re.compile(r"[^a-zA-Z0-9_-]+")
+
+
+def _needs_key(base_url: str) -> bool:
+    """Self-hosted OpenAI-compatible servers usually take any key; openai.com does not."""
+    host = urlparse(base_url).hostname or "" if base_url else "api.openai.com"
+    return host.endswith("openai.com")
+
+
+class OpenAIProvider(Provider):
+    """Chat or completion calls through the official ``openai`` SDK, streamed."""
+
+    name = "openai"
+
+    def __init__(self, model: str, api_key: str = "", base_url: str = "") -> None:
+        if not api_key and _needs_key(base_url):
+            raise MissingKeyError(
+                f"the openai provider needs an API key: set {KEY_ENV} "
+                "(or api_key in the agent config; set base_url for a self-hosted server)"
+            )
+        self.model = model
+        self.base_url = base_url
+        self._key = api_key or "not-needed"
+
+    def _client(self, params: GenerationParams) -> Any:
+        import openai
+
+        return openai.OpenAI(
+            api_key=self._key,
+            base_url=self.base_url or None,
+            timeout=params.timeout,
+            max_retries=0,
+        )
+
+    def stream(self, prompt: Prompt, params: GenerationParams) -> Iterator[str]:
+        import openai
+
+        client = self._client(params)
+        stops = all_stops(prompt, params)
+        args: dict[str, Any] = {
+            "model": self.model,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "max_tokens": params.max_tokens,
+            "stream": True,
+        }
+        # The API takes at most 4 stop sequences; the rest are cut client-side.
+        if stops:
+            args["stop"] = stops[:4]
+        if params.seed is not None:
+            args["seed"] = params.seed
+        cutter = StopCutter(stops)
+        try:
+            if prompt.mode == "chat":
+                messages: list[dict[str, str]] = []
+                for m in prompt.messages:
+                    msg = {"role": m.role, "content": m.content}
+                    name = _NAME_OK.sub("_", m.name).strip("_")[:64]
+                    if name and m.role == "user":
+                        msg["name"] = name
+                    messages.append(msg)
+                response = client.chat.completions.create(messages=messages, **args)
+                for chunk in response:
+                    if chunk.choices:
+                        text = chunk.choices[0].delta.content
+                        if text:
+                            out = cutter.feed(text)
+                            if out:
+                                yield out
+                            if cutter.done:
+                                break
+            else:
+                response = client.completions.create(prompt=prompt.text, **args)
+                for chunk in response:
+                    if chunk.choices:
+                        text = chunk.choices[0].text
+                        if text:
+                            out = cutter.feed(text)
+                            if out:
+                                yield out
+                            if cutter.done:
+                                break
+            rest = cutter.flush()
+            if rest:
+                yield rest
+        except openai.APITimeoutError as err:
+            raise TransientProviderError(f"openai: timed out after {params.timeout:g}s") from err
+        except openai.APIConnectionError as err:
+            raise TransientProviderError(f"openai: cannot connect to {self._where()}") from err
+        except openai.RateLimitError as err:
+            raise TransientProviderError(
+                f"openai: rate limited (429): {self._message(err)}", _retry_after(err)
+            ) from err
+        except openai.APIStatusError as err:
+            message = f"openai: HTTP {err.status_code}: {self._message(err)}"
+            if err.status_code >= 500:
+                raise TransientProviderError(message, _retry_after(err)) from err
+            raise ProviderError(message) from err
+        finally:
+            client.close()
+
+    def _where(self) -> str:
+        return self.base_url or "api.openai.com"
+
+    def _message(self, err: Any) -> str:
+        body = getattr(err, "body", None)
+        text = ""
+        if isinstance(body, dict):
+            inner = body.get("error", body)
+            text = str(inner.get("message", "")) if isinstance(inner, dict) else str(inner)
+        return scrub(text or str(getattr(err, "message", "")) or type(err).__name__, self._key)
+
+
+def _retry_after(err: Any) -> float | None:
+    response = getattr(err, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
