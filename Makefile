@@ -26,9 +26,10 @@ $(VENV)/.deps-dev: requirements-dev.txt $(VENV)/.deps-run
 # Debian packages the browser tests need (Chromium; Playwright's Python wheel
 # carries its driver, and we never download a browser of its own).
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing chromium from Debian"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 && test -d /usr/share/fonts/truetype/noto || { \
+		echo "installing chromium and fonts from Debian"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium fonts-noto-color-emoji fonts-noto-core >/dev/null; }
 
 run: $(VENV)/.deps-run
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true

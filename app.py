@@ -9,15 +9,18 @@ import streamlit as st
 
 from pages.common import password_gate, sidebar
 
-st.set_page_config(page_title="Moments", page_icon="💬", layout="wide")
+st.set_page_config(page_title="Moments", page_icon=":material/chat:", layout="wide")
 
 password_gate()
 
 PAGES = [
-    st.Page("pages/chat.py", title="Chat", icon="💬", url_path="chat", default=True),
-    st.Page("pages/editor.py", title="Prompt editor", icon="🛠️", url_path="editor"),
-    st.Page("pages/compare.py", title="Compare", icon="⚖️", url_path="compare"),
-    st.Page("pages/mdl_playground.py", title="MDL playground", icon="📝", url_path="mdl"),
+    st.Page("pages/chat.py", title="Chat", icon=":material/chat:", url_path="chat",
+            default=True),
+    st.Page("pages/editor.py", title="Prompt editor", icon=":material/edit_note:",
+            url_path="editor"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
+    st.Page("pages/mdl_playground.py", title="MDL playground", icon=":material/code:",
+            url_path="mdl"),
 ]
 
 navigation = st.navigation(PAGES)

@@ -73,28 +73,32 @@ def switcher(view: BranchView, line: BranchLine, where: str) -> None:
     if len(line.siblings) < 2:
         return
     left, mid, right = st.columns([1, 2, 1])
-    if left.button("‹", key=f"prev-{where}-{line.snapshot_id}", help="previous branch"):
+    if left.button("", icon=":material/chevron_left:", key=f"prev-{where}-{line.snapshot_id}",
+                   help="previous branch"):
         st.session_state[LEAF] = switch_to(view, line, -1)
         st.rerun()
     mid.caption(f"{line.position}/{len(line.siblings)}")
-    if right.button("›", key=f"next-{where}-{line.snapshot_id}", help="next branch"):
+    if right.button("", icon=":material/chevron_right:", key=f"next-{where}-{line.snapshot_id}",
+                    help="next branch"):
         st.session_state[LEAF] = switch_to(view, line, +1)
         st.rerun()
 
 
 def agent_actions(agent: Agent, view: BranchView, line: BranchLine, n: int) -> None:
-    cols = st.columns([1, 1, 1, 5])
+    cols = st.columns([2, 1, 1, 3])
     sid = line.snapshot_id
-    if cols[0].button("🔄", key=f"regen-{n}-{sid}", help="regenerate (keeps this answer)"):
+    if cols[0].button("Regenerate", icon=":material/refresh:", key=f"regen-{n}-{sid}",
+                      help="a new answer on a new branch; this one is kept"):
         st.session_state["chat_regen"] = sid
         st.rerun()
-    if cols[1].button("👍", key=f"up-{n}-{sid}", help="good answer"):
+    if cols[1].button("", icon=":material/thumb_up:", key=f"up-{n}-{sid}", help="good answer"):
         store().add_feedback(Feedback(sid, "thumbs", 1, moment_id=view.moment_id))
         st.toast("Thanks: thumbs up saved")
-    if cols[2].button("👎", key=f"down-{n}-{sid}", help="bad answer"):
+    if cols[2].button("", icon=":material/thumb_down:", key=f"down-{n}-{sid}",
+                      help="bad answer"):
         store().add_feedback(Feedback(sid, "thumbs", -1, moment_id=view.moment_id))
         st.toast("Thumbs down saved")
-    with cols[3].popover("💬 Comment"):
+    with cols[3].popover("Comment", icon=":material/comment:"):
         comment = st.text_input("Comment on this answer", key=f"comment-{n}-{sid}")
         if st.button("Save comment", key=f"save-comment-{n}-{sid}") and comment.strip():
             store().add_feedback(Feedback(sid, "comment", comment.strip(),
@@ -114,7 +118,7 @@ def participant_actions(view: BranchView, line: BranchLine, n: int) -> None:
             st.session_state.pop(EDITING, None)
             st.session_state["chat_edit"] = (line.parent_id, text.strip())
             st.rerun()
-    elif st.button("✏️ Edit", key=f"edit-{n}-{sid}"):
+    elif st.button("Edit", icon=":material/edit:", key=f"edit-{n}-{sid}"):
         st.session_state[EDITING] = sid
         st.rerun()
 
