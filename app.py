@@ -19,6 +19,12 @@ PAGES = [
     st.Page("pages/editor.py", title="Prompt editor", icon=":material/edit_note:",
             url_path="editor"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
+    st.Page("pages/conversations.py", title="Conversations", icon=":material/account_tree:",
+            url_path="conversations"),
+    st.Page("pages/datasets.py", title="Datasets", icon=":material/dataset:",
+            url_path="datasets"),
+    st.Page("pages/corpora.py", title="Corpora", icon=":material/library_books:",
+            url_path="corpora"),
     st.Page("pages/mdl_playground.py", title="MDL playground", icon=":material/code:",
             url_path="mdl"),
 ]

@@ -33,7 +33,6 @@ def new_conversation(agent: Agent) -> None:
     root = agent.start(source="chat")
     st.session_state[MOMENT] = root.moment_id
     st.session_state[LEAF] = root.id
-    st.session_state[KEY] = selected_key()
     st.session_state.pop(ERROR, None)
     st.session_state.pop(RETRY, None)
     st.session_state.pop(EDITING, None)
@@ -158,9 +157,11 @@ except Exception as err:  # noqa: BLE001 - show any config or provider problem i
 top = st.columns([3, 2, 2])
 top[0].caption(f"Talking to **{name_of(key)}** ({config.provider}, {config.model or '-'})")
 name = top[1].text_input("Your name", value=config.participant, key="chat_participant")
-if top[2].button("New conversation", type="primary") or st.session_state.get(KEY) != key \
-        or MOMENT not in st.session_state:
-    new_conversation(agent)
+if top[2].button("New conversation", type="primary") or st.session_state.get(KEY) != key:
+    # The moment is created with the first message, so visits leave no empty moments.
+    for state_key in (MOMENT, LEAF, ERROR, RETRY, EDITING):
+        st.session_state.pop(state_key, None)
+    st.session_state[KEY] = key
 
 participant_name = (name or config.participant).strip() or config.participant
 
@@ -168,8 +169,10 @@ participant_name = (name or config.participant).strip() or config.participant
 pending_regen = st.session_state.pop("chat_regen", None)
 pending_edit = st.session_state.pop("chat_edit", None)
 
-view = branch_view(store(), st.session_state[MOMENT], st.session_state[LEAF])
-show(agent, view)
+if MOMENT in st.session_state:
+    show(agent, branch_view(store(), st.session_state[MOMENT], st.session_state[LEAF]))
+else:
+    st.caption("Say hello to start a conversation; it is logged from the first message.")
 
 if pending_regen:
     run_turn(agent.regenerate(pending_regen))
@@ -199,11 +202,13 @@ if st.session_state.get(ERROR):
 
 said = st.chat_input(f"Message {config.id} as {participant_name}")
 if said and (new_line := line_of(said)) is not None:
+    if MOMENT not in st.session_state:
+        new_conversation(agent)
     st.chat_message("user").markdown(f"**{participant_name}**: {said}")
     run_turn(agent.respond(st.session_state[LEAF], new_line))
     st.rerun()
 
-if dev_view():
+if dev_view() and LEAF in st.session_state:
     with st.expander("Raw MDL of the current snapshot", expanded=False):
         snap = store().get_snapshot(st.session_state[LEAF])
         st.code(snap.to_mdl(), language=None)

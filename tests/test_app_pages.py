@@ -3,63 +3,13 @@ local model (chat), or the instant provider where only the page logic is under t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from moments_core.settings import get_settings
-from moments_core.store import open_store
-
-ROOT = Path(__file__).resolve().parents[1]
-INSTANT_CONFIG = """\
-mdl: "0.3"
-kind: Agent
-id: echo
-variant: "{variant}"
-provider: instant
-model: echo
-mode: chat
-participant: Guest
-init: |
-  Instructions: '''
-  You repeat what you hear.
-  '''
-  Begin.
-"""
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh store file and the shipped configs plus two instant-provider variants."""
-    configs = tmp_path / "configs"
-    configs.mkdir()
-    for f in (ROOT / "configs").glob("*.yaml"):
-        (configs / f.name).write_text(f.read_text())
-    for v in ("01", "02"):
-        (configs / f"Agent-echo-{v}.yaml").write_text(INSTANT_CONFIG.format(variant=v))
-    monkeypatch.setenv("MOMENTS_DB_URL", f"sqlite:///{tmp_path / 'app.db'}")
-    monkeypatch.setenv("MOMENTS_CONFIGS_DIR", str(configs))
-    monkeypatch.delenv("MOMENTS_DASHBOARD_PASSWORD", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
-
-
-def app(page: str | None = None, variant: tuple[str, str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    if variant is not None:
-        at.session_state["moments_variant"] = variant
-    at.run()
-    if page is not None:
-        at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def store_now():  # type: ignore[no-untyped-def]
-    return open_store(get_settings().database_url)
+from tests.fixtures_app import INSTANT_CONFIG, ROOT, app, store_now
 
 
 def test_chat_turn_with_the_real_local_model_is_logged_and_rendered(env: Path) -> None:
@@ -192,7 +142,7 @@ def test_compare_two_variants_and_store_a_vote(env: Path) -> None:
     assert len(votes) == 1
     winner = votes[0].value
     assert store.get_snapshot(winner).moment.occurrences[-1].says == "You said: ping"
-    assert any("Tally" == s.value for s in at.subheader)
+    assert any(s.value == "Tally" for s in at.subheader)
 
 
 @pytest.mark.parametrize("page", ["chat", "editor", "compare", "mdl_playground"])

@@ -1,0 +1,34 @@
+"""``sft``: TRL conversational SFT rows (``messages``), JSONL or Parquet.
+
+TRL has no per-message weight, so a conversation is cut before its first reply that got
+a thumbs down: the model learns the turns before it, never that reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from moments_core.mdl import Self
+
+from ..walk import Conversation, Split, TreeView
+from .base import DatasetFormat, ExportContext, Row, chat, has_reply, messages_dicts
+
+
+class Sft(DatasetFormat):
+    name = "sft"
+    description = "TRL conversational SFT: {messages: [system/user/assistant]}"
+    suffixes = (".jsonl", ".parquet")
+    parquet = True
+
+    def rows(
+        self, tree: TreeView, conversations: list[Conversation], ctx: ExportContext
+    ) -> Iterator[tuple[Split, Row]]:
+        for conv in conversations:
+            occurrences = conv.occurrences
+            for i, occ in enumerate(occurrences):
+                if isinstance(occ, Self) and tree.thumbs(conv.origins[i]) == -1:
+                    occurrences = occurrences[:i]
+                    break
+            if not has_reply(occurrences):
+                continue
+            yield conv.split, {"messages": messages_dicts(chat(occurrences))}

@@ -1,0 +1,104 @@
+"""Conversations and Datasets pages through AppTest, on a store filled by the runtime."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from moments_core.agents import Agent
+from moments_core.store import Feedback, LogStore
+from tests.fixtures_app import app, store_now
+
+
+def _finish(events: Any) -> Any:
+    out = None
+    for item in events:
+        if not isinstance(item, str):
+            out = item
+    return out
+
+
+@pytest.fixture
+def chats(env: Path) -> LogStore:
+    """Two echo conversations, one with a regenerated answer (a branch)."""
+    store = store_now()
+    agent = Agent.from_name("Agent", "echo", "01", store=store)
+    root = agent.start()
+    first = _finish(agent.respond(root, "hello"))
+    second = _finish(agent.respond(first.snapshot, "a latte"))
+    _finish(agent.regenerate(second.snapshot))
+    other = agent.start()
+    _finish(agent.respond(other, "just browsing"))
+    return store
+
+
+def test_conversations_table_tree_path_feedback_and_delete(chats: LogStore) -> None:
+    at = app("conversations")
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 2 and set(table["variant"]) == {"Agent-echo-01"}
+    assert sorted(table["branches"]) == [1, 2]
+    # newest first
+    assert table["created"].iloc[0] >= table["created"].iloc[1]
+
+    branched = table.loc[table["branches"] == 2, "moment"].iloc[0]
+    at.selectbox(key="conv_moment").set_value(branched).run()
+    chart = at.get("graphviz_chart")[0]
+    dot = chart.proto.spec
+    assert dot.count("peripheries=2") == 2  # two leaves
+    assert "penwidth=2" in dot  # the branch point
+    assert "#fee2e2" in dot  # the regenerated answer, with its Rejected line
+    bubbles = [m.markdown[0].value for m in at.chat_message]
+    assert bubbles[0] == "**Guest**: hello"
+
+    leaf = at.selectbox(key=f"conv_node_{branched}").value
+    form_rating = at.select_slider[0]
+    form_rating.set_value(4)
+    at.text_input[0].input("polite, coffee")
+    at.checkbox[0].check()
+    next(b for b in at.button if b.label == "Save feedback").click().run()
+    assert not at.exception, at.exception
+    kinds = sorted((f.kind, str(f.value)) for f in chats.list_feedback(snapshot_id=leaf))
+    assert kinds == [("exclude", "True"), ("label", "coffee"), ("label", "polite"),
+                     ("rating", "4")]
+    table = at.dataframe[0].value
+    assert table.loc[table["moment"] == branched, "rating"].iloc[0] == 4
+
+    next(b for b in at.button if b.label == "Delete this moment").click().run()
+    assert len(at.dataframe[0].value) == 1
+    assert chats.get_moment(branched).deleted
+
+
+def test_datasets_preview_count_and_download(chats: LogStore) -> None:
+    at = app("datasets")
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Rows"] == "3" and metrics["Conversations"] == "3"
+    assert len(at.dataframe[0].value) == 3
+    next(b for b in at.button if b.label == "Prepare download").click().run()
+    assert not at.exception, at.exception
+    data, name = at.session_state["ds_download"]
+    assert name == "csv.csv"
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    assert len(rows) == 3 and all(r["agent_id"] == "echo" for r in rows)
+
+    at.selectbox(key="ds_format").set_value("dpo").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Rows"] == "1" and metrics["Preference rows"] == "100%"
+    next(b for b in at.button if b.label == "Prepare download").click().run()
+    data, name = at.session_state["ds_download"]
+    (row,) = [json.loads(line) for line in data.decode().splitlines()]
+    assert row["rejected"][0]["content"] == "You said: a latte"
+
+
+def test_datasets_filters_follow_feedback(chats: LogStore) -> None:
+    leaves = [s for m in chats.list_moments() for s in chats.leaves(m.info.moment_id)]
+    chats.add_feedback(Feedback(leaves[0].id, "rating", 5))
+    at = app("datasets")
+    at.select_slider(key="ds_rating").set_value(4).run()
+    assert {m.label: m.value for m in at.metric}["Rows"] == "1"
