@@ -26,7 +26,7 @@ RUN pip install --no-deps -e .
 RUN useradd --create-home --uid 10001 moments && mkdir -p /data && chown moments /data
 USER moments
 VOLUME ["/data"]
-EXPOSE 8501
+EXPOSE 8501 8000
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
   CMD curl -fsS http://127.0.0.1:8501/_stcore/health || exit 1

@@ -93,7 +93,7 @@ def record(session: CompareSession, said: str, results: list[TurnResult]) -> Rou
         session.heads[i] = result.snapshot.id
         rnd.answers.append(Answer(
             session.lanes[i], result.snapshot.id, result.occurrence.says, result.seconds,
-            result.first_chunk_seconds, getattr(result, "tokens", None),
+            result.first_chunk_seconds, result.snapshot.annotations.get("tokens"),
         ))
     session.rounds.append(rnd)
     return rnd

@@ -204,6 +204,31 @@ class Agent:
             parent, added = participant_snapshot, []
         return self._answer(parent, added, participant_snapshot, rejected=None, base=parent)
 
+    def respond_to(
+        self, snapshot: Snapshot | str, added: Sequence[Occurrence]
+    ) -> Iterator[TurnEvent]:
+        """Append occurrences a client wrote (any kinds) to ``snapshot``, then answer.
+
+        For clients that send whole moments (the HTTP API): the snapshot holding the
+        ``before`` occurrences and ``added`` is saved at once, as ``respond`` saves the
+        participant's line, so a failed model call loses nothing. When ``added`` holds only
+        ``Rejected`` lines (a regenerate sent that way) they go into the answer's snapshot,
+        as ``regenerate`` stores them. The caller checks that ``added`` is wanted.
+        """
+        parent = self._snapshot(snapshot)
+        lines = list(added)
+        for line in lines:
+            if isinstance(line, Participant) and not line.says.strip():
+                raise AgentError("the participant's line is empty")
+        extra = [*self.before([*parent.moment.occurrences, *lines]), *lines]
+        rejected = next((o for o in reversed(lines) if isinstance(o, Rejected)), None)
+        if not lines or all(isinstance(o, Rejected) for o in lines):
+            return self._answer(parent, extra, None, rejected=rejected, base=parent)
+        client_snapshot = self._child(parent, extra)
+        self._save(client_snapshot)
+        return self._answer(client_snapshot, [], client_snapshot, rejected=rejected,
+                            base=client_snapshot)
+
     def reply(self, snapshot: Snapshot | str, said: Participant | str | None = None) -> TurnResult:
         """``respond`` without streaming: the finished turn."""
         return _last(self.respond(snapshot, said))
@@ -267,6 +292,17 @@ class Agent:
                 continue
             break
         answer = self._child(parent, [*added, parsed.occurrence], repaired=parsed.repaired)
+        # What the insights page charts: which model answered, how fast, how long.
+        seconds = time.perf_counter() - started
+        answer.annotations = {
+            **answer.annotations,
+            "provider": self.config.provider,
+            "model": self.config.model,
+            "latency_ms": round(seconds * 1000, 1),
+            **({"first_token_ms": round(first * 1000, 1)} if first is not None else {}),
+            **({"tokens": self.provider.last_completion_tokens}
+               if self.provider.last_completion_tokens is not None else {}),
+        }
         self._save(answer)
         result = TurnResult(
             snapshot=answer,

@@ -77,6 +77,8 @@ class Provider(ABC):
     name: str = "provider"
     #: Roughly how many prompt characters fit the model's context; ``None``: no limit known.
     max_prompt_chars: int | None = None
+    #: Tokens the last ``stream`` produced, where the back end tells (None: unknown).
+    last_completion_tokens: int | None = None
 
     @abstractmethod
     def stream(self, prompt: Prompt, params: GenerationParams) -> Iterator[str]:

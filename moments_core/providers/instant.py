@@ -42,4 +42,6 @@ class InstantProvider(Provider):
     def stream(self, prompt: Prompt, params: GenerationParams) -> Iterator[str]:
         self.calls += 1
         self.last_prompt = prompt
-        yield from _WORD.findall(self._reply(prompt))
+        words = _WORD.findall(self._reply(prompt))
+        self.last_completion_tokens = len(words)  # a word stands for a token here
+        yield from words

@@ -101,6 +101,8 @@ class LocalProvider(Provider):
         }
         if params.seed is not None:
             common["seed"] = params.seed
+        # llama.cpp streams one token per chunk, so counting chunks counts tokens.
+        self.last_completion_tokens = 0
         with lock:
             try:
                 if prompt.mode == "chat":
@@ -108,11 +110,13 @@ class LocalProvider(Provider):
                     for chunk in llm.create_chat_completion(messages=messages, **common):
                         text = chunk["choices"][0]["delta"].get("content")
                         if text:
+                            self.last_completion_tokens += 1
                             yield text
                 else:
                     for chunk in llm.create_completion(prompt=prompt.text, **common):
                         text = chunk["choices"][0]["text"]
                         if text:
+                            self.last_completion_tokens += 1
                             yield text
             except ValueError as err:  # llama.cpp reports an over-long prompt this way
                 raise ProviderError(f"local model: {err}") from err
