@@ -101,11 +101,17 @@ def test_not_yaml_and_not_a_mapping() -> None:
     assert _problems("- a\n- b\n")[0] == ("(file)", "must be a YAML mapping of fields")
 
 
-def test_api_key_is_never_shown(tmp_path: Path) -> None:
-    c = parse_config(GOOD.replace("provider: local", "provider: openai") +
-                     "api_key: sk-secret-value-123\n")
-    assert c.api_key is not None and c.api_key.get_secret_value() == "sk-secret-value-123"
-    assert "sk-secret-value-123" not in repr(c) and "sk-secret-value-123" not in str(c)
+def test_a_literal_key_is_refused_and_a_named_one_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    openai = GOOD.replace("provider: local", "provider: openai")
+    [(field, message)] = _problems(openai + "api_key: sk-secret-value-123\n")
+    assert field == "api_key" and "environment" in message
+    assert "sk-secret-value-123" not in message
+    c = parse_config(openai + "api_key: ${TEAM_OPENAI_KEY}\n")
+    monkeypatch.setenv("TEAM_OPENAI_KEY", "sk-from-env")
+    assert c.resolved_api_key() == "sk-from-env"
+    assert "sk-from-env" not in repr(c)
 
 
 @pytest.mark.parametrize(

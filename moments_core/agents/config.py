@@ -6,16 +6,19 @@ with both filled in from ``LEGACY_KINDS``. Every error names the file and the fi
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from moments_core.mdl import MDLSyntaxError, Occurrence, parse_occurrences
 from moments_core.providers import PROVIDERS, GenerationParams
 
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ProviderName = Literal["local", "transformers", "openai", "cohere", "instant"]
 
 # kind -> (provider, mode, default model) for configs written for the older system.
@@ -68,7 +71,9 @@ class AgentConfig(BaseModel):
     description: str = ""
     base_url: str = ""
     # Prefer the environment (OPENAI_API_KEY, CO_API_KEY): configs are stored in the log.
-    api_key: SecretStr | None = None
+    # Configs are stored in the log, so a key may only be *named* here: ``${VAR}`` reads
+    # the environment variable VAR when the provider is built. Plain keys are refused.
+    api_key: str = ""
     device: str = "auto"
     init: str
 
@@ -77,6 +82,22 @@ class AgentConfig(BaseModel):
     def _text(cls, value: Any) -> Any:
         # YAML reads `variant: 01` as 1 and `mdl: 0.3` as a float; both mean text.
         return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_reference(cls, value: str) -> str:
+        if value and not ENV_REFERENCE.fullmatch(value):
+            raise ValueError(
+                "a key may not be written in a config (configs are stored in the log): "
+                "set it in the environment (OPENAI_API_KEY, CO_API_KEY) or write "
+                "api_key: ${NAME_OF_A_VARIABLE}"
+            )
+        return value
+
+    def resolved_api_key(self) -> str:
+        """The key named by ``api_key: ${VAR}``, from the environment ("" when unset)."""
+        m = ENV_REFERENCE.fullmatch(self.api_key)
+        return os.environ.get(m.group(1), "") if m else ""
 
     @field_validator("init")
     @classmethod

@@ -144,7 +144,7 @@ class Agent:
         c = vc.config
         if provider is None:
             provider = make_provider(
-                c.provider, c.model, api_key=c.api_key.get_secret_value() if c.api_key else "",
+                c.provider, c.model, api_key=c.resolved_api_key(),
                 base_url=c.base_url, device=c.device, settings=settings,
             )
         return cls(c, provider, store, config_version=vc.version, **kwargs)
