@@ -160,7 +160,9 @@ def test_sft_jsonl_and_parquet_load_and_pass_trl_chat_templates(
 
     for suffix in (".jsonl", ".parquet"):
         rows, summary = export(filled, "sft", tmp_path, suffix, agent_variant="01")
-        assert summary.rows == len(rows) == 2
+        # the chat's two branches (one cut at the thumbs down) and the compare lane
+        assert summary.rows == len(rows) == 3
+        assert all(r["messages"][-1]["role"] == "assistant" for r in rows)
         for row in rows:
             assert is_conversational(row)
             text = apply_chat_template(row, tiny_tokenizer)["text"]
@@ -250,9 +252,10 @@ def test_filters_rating_latest_split_and_excluded(filled: Filled, tmp_path: Path
 
 def test_preview_counts_without_writing(filled: Filled) -> None:
     first, summary = preview(filled.store, "sft", ExportFilters(agent_variant="01"), limit=1)
-    assert len(first) == 1 and summary.rows == 2
-    assert summary.conversations == 3 and summary.turns == 5
-    assert summary.average_turns == pytest.approx(5 / 3)
+    # the chat's two branches and one compare lane; turns counted along each branch
+    assert len(first) == 1 and summary.rows == 3
+    assert summary.conversations == 3 and summary.moments == 2 and summary.turns == 6
+    assert summary.average_turns == pytest.approx(2.0)
 
 
 def test_bad_output_suffix_is_refused(filled: Filled, tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """``sft``: TRL conversational SFT rows (``messages``), JSONL or Parquet.
 
-TRL has no per-message weight, so a conversation is cut before its first reply that got
-a thumbs down: the model learns the turns before it, never that reply.
+TRL has no per-message weight, so a conversation is cut after the last good reply before
+its first reply that got a thumbs down: the model learns the turns before, never that one.
 """
 
 from __future__ import annotations
@@ -27,7 +27,11 @@ class Sft(DatasetFormat):
             occurrences = conv.occurrences
             for i, occ in enumerate(occurrences):
                 if isinstance(occ, Self) and tree.thumbs(conv.origins[i]) == -1:
-                    occurrences = occurrences[:i]
+                    # End on the last good reply: a row that ends with a question teaches
+                    # nothing and some trainers reject it.
+                    last = max((j for j in range(i) if isinstance(occurrences[j], Self)),
+                               default=-1)
+                    occurrences = occurrences[: last + 1]
                     break
             if not has_reply(occurrences):
                 continue

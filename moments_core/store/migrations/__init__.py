@@ -1,0 +1,1 @@
+"""Alembic environment and revisions of the log store schema (applied on open)."""

@@ -1,0 +1,125 @@
+"""Stored rows -> records: snapshots with full moments, moment infos. Shared by back ends.
+
+A "row" is anything with the snapshot columns as attributes (a SQLAlchemy row, or the
+S3 back end's ``StoredSnapshot``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from moments_core.mdl import Moment, Occurrence, Snapshot
+
+from .base import MomentInfo, TreeNode
+from .delta import Node, path_occurrences
+
+# A result row read by column name; SQLAlchemy's variadic Row type adds nothing here.
+DbRow = Any
+
+
+def iso(ts: datetime) -> str:
+    """ISO 8601 with an offset; naive times are taken as UTC."""
+    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).isoformat()
+
+
+def when(value: datetime | str) -> datetime:
+    """A stored timestamp: a datetime (SQL) or its ISO text (S3 objects)."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+@dataclass(slots=True)
+class Record:
+    """A stored snapshot with its links as ids: the SQL store's compact row, resolved."""
+
+    snapshot_id: str
+    moment_id: str
+    parent_id: str | None
+    previous_snapshot_id: str | None
+    timestamp: datetime
+    annotations_yaml: str
+    kept: int
+    added_count: int
+    added: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as the S3 object body holds it (ISO text for the time)."""
+        return {"snapshot_id": self.snapshot_id, "moment_id": self.moment_id,
+                "parent_id": self.parent_id, "previous_snapshot_id": self.previous_snapshot_id,
+                "timestamp": iso(self.timestamp), "annotations_yaml": self.annotations_yaml,
+                "kept": self.kept, "added_count": self.added_count, "added": self.added}
+
+
+def node(row: DbRow) -> Node:
+    return Node(row.snapshot_id, row.parent_id, row.kept, row.added, row.added_count)
+
+
+def snapshot_from_rows(row: DbRow, path: Sequence[Node]) -> Snapshot:
+    """The snapshot of ``row``, whose root-first path of nodes ends with its own."""
+    # previous_snapshot_id is stored only when it differs from the tree link.
+    prev = row.previous_snapshot_id if row.previous_snapshot_id is not None else row.parent_id
+    return Snapshot(
+        moment=Moment(path_occurrences(path), row.moment_id),
+        id=row.snapshot_id,
+        moment_id=row.moment_id,
+        previous_snapshot_id=prev,
+        timestamp=when(row.timestamp),
+        annotations_yaml=row.annotations_yaml,
+    )
+
+
+def info_from_row(row: DbRow) -> MomentInfo:
+    return MomentInfo(
+        moment_id=row.moment_id,
+        agent_kind=row.agent_kind,
+        agent_id=row.agent_id,
+        agent_variant=row.agent_variant,
+        agent_instance_id=row.agent_instance_id,
+        config_version=row.config_version,
+        source=row.source,
+        created_at=row.created_at,
+        deleted=bool(row.deleted),
+        meta=json.loads(row.meta) if row.meta else {},
+    )
+
+
+def leaf_snapshots(rows: Sequence[DbRow]) -> list[Snapshot]:
+    """Leaves of one moment's rows (parents before children), with full moments."""
+    nodes = {r.snapshot_id: node(r) for r in rows}
+    parents = {r.parent_id for r in rows if r.parent_id is not None}
+    out: list[Snapshot] = []
+    for r in rows:
+        if r.snapshot_id in parents:
+            continue
+        path = [nodes[r.snapshot_id]]
+        while True:
+            up = path[-1].parent_id
+            if up is None or up not in nodes:
+                break
+            path.append(nodes[up])
+        path.reverse()
+        out.append(snapshot_from_rows(r, path))
+    return out
+
+
+def agent_key(info: MomentInfo) -> tuple[str, str, str]:
+    """What "the same agent" means when a snapshot joins an existing moment."""
+    return (info.agent_kind, info.agent_id, info.agent_variant)
+
+
+def moment_occurrences(nodes_by_id: Mapping[str, TreeNode], snapshot_id: str) -> list[Occurrence]:
+    """The full occurrence list of a snapshot, rebuilt from its moment's TreeNodes: each
+    node on the path from the root keeps a prefix of its parent's list and appends its own
+    ``added``. Nothing is parsed; the occurrence objects are the nodes' own (shared by
+    every snapshot that keeps them), the list is new."""
+    path = [nodes_by_id[snapshot_id]]
+    while path[-1].parent_id is not None and path[-1].parent_id in nodes_by_id:
+        path.append(nodes_by_id[path[-1].parent_id])
+    occurrences: list[Occurrence] = []
+    for n in reversed(path):
+        del occurrences[n.kept:]
+        occurrences.extend(n.added)
+    return occurrences

@@ -1,0 +1,625 @@
+"""The SQL back end (SQLite file or any SQLAlchemy URL, e.g. Postgres via psycopg).
+
+Writes use SQLAlchemy Core on the SQLModel tables: one short transaction per snapshot,
+as a chat turn does it. Reads rebuild moments from the parent-relative rows in bulk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, bindparam, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from moments_core.mdl import Snapshot, new_id, now
+
+from . import bulk, stamps
+from .base import (
+    ConfigVersion,
+    Feedback,
+    LogStore,
+    MomentInfo,
+    MomentSummary,
+    NotFound,
+    StoreError,
+    TreeNode,
+)
+from .delta import check_added, compute_delta, occurrence_texts, path_occurrences
+from .engine import WRITE, create_store_engine
+from .ids import CompactId
+from .lru import LRU
+from .migrate import upgrade
+from .rebuild import DbRow, Record, agent_key, info_from_row, node, snapshot_from_rows
+from .tables import configs_t, feedback_t, moments_t, outbox_t, snapshots_t
+
+_AgentKey = tuple[str, str, str]
+_S = snapshots_t.c
+# A snapshot row with what reconstruction needs, moment key first (bulk reads group by it).
+_ROW_COLS = (
+    _S.moment_pk, _S.seq, _S.snapshot_id, _S.parent_seq, _S.previous_snapshot_id, _S.ts_us,
+    _S.utc_offset_s, _S.annotations_yaml, _S.kept, _S.added_count, _S.added,
+)
+# The path root -> snapshot in one query (ids, then the rows); SQLite and Postgres alike.
+_PATH_SQL = text(
+    "WITH RECURSIVE p(seq, parent_seq) AS ("
+    " SELECT seq, parent_seq FROM snapshots WHERE snapshot_id = :sid"
+    " UNION ALL"
+    " SELECT s.seq, s.parent_seq FROM snapshots s JOIN p ON s.seq = p.parent_seq)"
+    " SELECT s.moment_pk, s.seq, s.snapshot_id, s.parent_seq, s.previous_snapshot_id,"
+    " s.ts_us, s.utc_offset_s, s.annotations_yaml, s.kept, s.added_count, s.added,"
+    " m.moment_id"
+    " FROM p JOIN snapshots s ON s.seq = p.seq JOIN moments m ON m.pk = s.moment_pk"
+    " ORDER BY s.seq"
+).bindparams(bindparam("sid", type_=CompactId())).columns(snapshot_id=CompactId())
+_ROW_SELECT = f"SELECT {', '.join(c.name for c in _ROW_COLS)} FROM snapshots"  # noqa: S608
+# The rows of a batch of moments, for the driver's own cursor (see _batch_rows).
+_BATCH_SQL = {
+    "sqlite": _ROW_SELECT + " WHERE moment_pk IN ({}) ORDER BY moment_pk, seq",
+    "postgresql": _ROW_SELECT + " WHERE moment_pk = ANY(%s) ORDER BY moment_pk, seq",
+}
+_BATCH_MOMENTS = 500
+
+
+class SqlStore(LogStore):
+    """Log store on a SQL database; migrations are applied when it opens."""
+
+    def __init__(self, url: str, *, migrate: bool = True, outbox: bool = False) -> None:
+        self.url = url
+        self.engine = create_store_engine(url)
+        if migrate:
+            upgrade(self.engine)
+        self.outbox = outbox  # also queue each new snapshot for the S3 mirror
+        # snapshot id -> (moment id, seq, canonical text of each occurrence): the parent
+        # of the next chat turn is nearly always the snapshot saved just before.
+        self._texts: LRU[str, tuple[str, int, tuple[str, ...]]] = LRU(512)
+        # moment id -> (agent, the moment row's integer key)
+        self._agents: LRU[str, tuple[_AgentKey, int]] = LRU(4096)
+
+    def __repr__(self) -> str:  # the URL may hold a password: show the back end only
+        return f"SqlStore({self.engine.dialect.name})"
+
+    # --- helpers --------------------------------------------------------------------
+    def _write(self) -> Connection:
+        return self.engine.connect().execution_options(**WRITE)
+
+    def _insert_ignore(self, conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+        """Insert unless the key exists; True when a row was written."""
+        name = conn.dialect.name
+        if name in ("sqlite", "postgresql"):
+            dialect = sqlite if name == "sqlite" else postgresql
+            stmt = dialect.insert(table).values(**values).on_conflict_do_nothing()
+            return bool(conn.execute(stmt).rowcount)
+        try:
+            with conn.begin_nested():
+                conn.execute(table.insert().values(**values))
+        except IntegrityError:
+            return False
+        return True
+
+    def _insert_snapshot(self, conn: Connection, values: dict[str, Any]) -> int | None:
+        """Insert a snapshot row unless its id is stored; the new row's seq, else None."""
+        name = conn.dialect.name
+        if name in ("sqlite", "postgresql"):
+            dialect = sqlite if name == "sqlite" else postgresql
+            seq = conn.scalar(dialect.insert(snapshots_t).values(**values)
+                              .on_conflict_do_nothing().returning(_S.seq))
+            return None if seq is None else int(seq)
+        if not self._insert_ignore(conn, snapshots_t, values):
+            return None
+        return conn.scalar(select(_S.seq).where(_S.snapshot_id == values["snapshot_id"]))
+
+    def _path_rows(self, conn: Connection, snapshot_id: str) -> list[DbRow]:
+        rows = list(conn.execute(_PATH_SQL, {"sid": snapshot_id}))
+        if not rows:
+            raise NotFound(f"snapshot {snapshot_id} is not stored")
+        return rows
+
+    @staticmethod
+    def _records(moment_id: str, rows: Sequence[DbRow]) -> list[Record]:
+        """Compact rows of one moment (parents first) with their links as ids."""
+        sid_of = {r.seq: r.snapshot_id for r in rows}
+        return [
+            Record(snapshot_id=r.snapshot_id, moment_id=moment_id,
+                   parent_id=sid_of.get(r.parent_seq) if r.parent_seq is not None else None,
+                   previous_snapshot_id=r.previous_snapshot_id,
+                   timestamp=stamps.decode(r.ts_us, r.utc_offset_s),
+                   annotations_yaml=r.annotations_yaml, kept=r.kept,
+                   added_count=r.added_count, added=r.added)
+            for r in rows
+        ]
+
+    def _texts_of(self, snapshot_id: str) -> tuple[str, int, tuple[str, ...]] | None:
+        """(moment id, seq, occurrence texts) of a stored snapshot, or None."""
+        cached = self._texts.get(snapshot_id)
+        if cached is not None:
+            return cached
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(_PATH_SQL, {"sid": snapshot_id}))
+        if not rows:
+            return None
+        mid = rows[-1].moment_id
+        texts = occurrence_texts(path_occurrences([node(r) for r in self._records(mid, rows)]))
+        value = (mid, int(rows[-1].seq), texts)
+        self._texts.put(snapshot_id, value)
+        return value
+
+    def _stored_agent(self, conn: Connection, moment_id: str) -> tuple[_AgentKey, int] | None:
+        cached = self._agents.get(moment_id)
+        if cached is not None:
+            return cached
+        m = moments_t.c
+        row = conn.execute(
+            select(m.agent_kind, m.agent_id, m.agent_variant, m.pk)
+            .where(m.moment_id == moment_id)
+        ).first()
+        if row is None:
+            return None
+        value: tuple[_AgentKey, int] = ((row[0], row[1], row[2]), int(row[3]))
+        self._agents.put(moment_id, value)
+        return value
+
+    def _ensure_moment(self, conn: Connection, info: MomentInfo) -> int:
+        """The moment row's key, creating the row when new; refuses another agent's moment."""
+        stored = self._stored_agent(conn, info.moment_id)
+        if stored is None:
+            self._insert_ignore(conn, moments_t, self._moment_values(info))
+            stored = self._stored_agent(conn, info.moment_id)  # another writer may have won
+            assert stored is not None
+        if stored[0] != agent_key(info):
+            raise StoreError(
+                f"moment {info.moment_id} belongs to agent {'/'.join(stored[0])},"
+                f" not {'/'.join(agent_key(info))}"
+            )
+        return stored[1]
+
+    @staticmethod
+    def _moment_values(info: MomentInfo) -> dict[str, Any]:
+        return {
+            "moment_id": info.moment_id, "agent_kind": info.agent_kind,
+            "agent_id": info.agent_id, "agent_variant": info.agent_variant,
+            "agent_instance_id": info.agent_instance_id,
+            "config_version": info.config_version, "source": info.source,
+            "created_at": info.created_at, "deleted": info.deleted,
+            "meta": json.dumps(info.meta, sort_keys=True) if info.meta else "",
+        }
+
+    def _moment_pk(self, conn: Connection, moment_id: str) -> int:
+        stored = self._stored_agent(conn, moment_id)
+        if stored is None:
+            raise NotFound(f"moment {moment_id} is not stored")
+        return stored[1]
+
+    # --- moments and snapshots ----------------------------------------------------------
+    def save_moment(self, info: MomentInfo) -> None:
+        with self._write() as conn, conn.begin():
+            self._ensure_moment(conn, info)
+
+    def get_moment(self, moment_id: str) -> MomentInfo:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(moments_t).where(moments_t.c.moment_id == moment_id)).first()
+        if row is None:
+            raise NotFound(f"moment {moment_id} is not stored")
+        return info_from_row(row)
+
+    def has_snapshot(self, snapshot_id: str) -> bool:
+        if self._texts.get(snapshot_id) is not None:
+            return True
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(_S.seq).where(_S.snapshot_id == snapshot_id)
+            ).first() is not None
+
+    def save_snapshot(
+        self, snapshot: Snapshot, info: MomentInfo | None = None, *, orphan_as_root: bool = False
+    ) -> None:
+        sid, mid = snapshot.id, snapshot.moment_id
+        where = f"snapshot {sid}"
+        if self._texts.get(sid) is not None:
+            return  # already stored by this process: saving is idempotent
+        if info is not None and info.moment_id != mid:
+            raise StoreError(f"{where} is in moment {mid}, but the info names {info.moment_id}")
+        texts = occurrence_texts(snapshot.moment.occurrences)
+
+        prev = snapshot.previous_snapshot_id
+        parent_id: str | None = None
+        parent_seq: int | None = None
+        parent_texts: tuple[str, ...] = ()
+        if prev is not None and prev != sid:
+            found = self._texts_of(prev)
+            if found is not None:
+                parent_moment, parent_seq, parent_texts = found
+                if parent_moment != mid:
+                    raise StoreError(
+                        f"{where}: its parent {prev} is in moment {parent_moment}, not {mid}"
+                    )
+                parent_id = prev
+            elif not (prev == mid or orphan_as_root):
+                # The older system wrote the moment id as the root's previous id.
+                raise StoreError(f"{where}: its parent snapshot {prev} is not stored")
+
+        delta = compute_delta(parent_texts, texts)
+        check_added(delta.added, delta.added_count, where)
+        ts_us, offset_s = stamps.encode(snapshot.timestamp)
+        values = {
+            "snapshot_id": sid, "parent_seq": parent_seq,
+            # Only kept when it says something the tree link does not.
+            "previous_snapshot_id": None if prev == parent_id else prev,
+            "ts_us": ts_us, "utc_offset_s": offset_s,
+            "annotations_yaml": snapshot.annotations_yaml,
+            "kept": delta.kept, "added_count": delta.added_count, "added": delta.added,
+        }
+        with self._write() as conn, conn.begin():
+            stored = self._stored_agent(conn, mid) if info is None else None
+            moment_pk = stored[1] if stored is not None else self._ensure_moment(
+                conn, info or MomentInfo(moment_id=mid, source="api"))
+            seq = self._insert_snapshot(conn, {**values, "moment_pk": moment_pk})
+            inserted = seq is not None
+            if seq is None:  # stored already (by another process): saving is idempotent
+                seq = conn.scalar(select(_S.seq).where(_S.snapshot_id == sid))
+            if inserted and self.outbox:
+                self._insert_ignore(conn, outbox_t, {"snapshot_id": sid, "attempts": 0,
+                                                     "last_error": ""})
+        assert seq is not None  # inserted or already there, inside this transaction
+        self._texts.put(sid, (mid, int(seq), texts))
+
+    def save_snapshot_mdl(
+        self, mdl_text: str, info: MomentInfo | None = None, *, orphan_as_root: bool = False
+    ) -> Snapshot:
+        """Parse a snapshot written in MDL (with its header) and save it."""
+        from moments_core.mdl import MDLSyntaxError, parse_snapshot
+
+        try:
+            snap = parse_snapshot(mdl_text)
+        except MDLSyntaxError as err:
+            raise StoreError(f"the snapshot text does not parse as MDL: {err}") from None
+        self.save_snapshot(snap, info, orphan_as_root=orphan_as_root)
+        return snap
+
+    def _path_records(self, snapshot_id: str) -> list[Record]:
+        with self.engine.connect() as conn:
+            rows = self._path_rows(conn, snapshot_id)
+        return self._records(rows[-1].moment_id, rows)
+
+    def get_snapshot(self, snapshot_id: str) -> Snapshot:
+        recs = self._path_records(snapshot_id)
+        return snapshot_from_rows(recs[-1], [node(r) for r in recs])
+
+    def children(self, snapshot_id: str) -> list[str]:
+        # Through the moment's index: the parent link has none of its own (see tables.py).
+        parent = aliased(snapshots_t)
+        with self.engine.connect() as conn:
+            return list(conn.scalars(
+                select(_S.snapshot_id)
+                .join(parent, and_(parent.c.moment_pk == _S.moment_pk,
+                                   parent.c.seq == _S.parent_seq))
+                .where(parent.c.snapshot_id == snapshot_id).order_by(_S.seq)
+            ))
+
+    def path(self, snapshot_id: str) -> list[Snapshot]:
+        recs = self._path_records(snapshot_id)
+        nodes = [node(r) for r in recs]
+        return [snapshot_from_rows(r, nodes[: i + 1]) for i, r in enumerate(recs)]
+
+    def _moment_rows(self, conn: Connection, moment_id: str) -> list[DbRow]:
+        pk = self._moment_pk(conn, moment_id)
+        return list(conn.execute(
+            select(*_ROW_COLS).where(_S.moment_pk == pk).order_by(_S.seq)
+        ))
+
+    def tree(self, moment_id: str) -> list[TreeNode]:
+        with self.engine.connect() as conn:
+            rows = self._moment_rows(conn, moment_id)
+        return bulk.tree_nodes(rows, bulk.parse_added(rows))
+
+    def leaves(self, moment_id: str) -> list[Snapshot]:
+        with self.engine.connect() as conn:
+            rows = self._moment_rows(conn, moment_id)
+        return bulk.leaf_snapshots(moment_id, rows, bulk.parse_added(rows))
+
+    def _moment_filter(
+        self, agent_kind: str | None, agent_id: str | None, agent_variant: str | None,
+        since: datetime | None, until: datetime | None, source: str | None,
+        include_deleted: bool,
+    ) -> list[Any]:
+        conds: list[Any] = []
+        m = moments_t.c
+        for col, value in ((m.agent_kind, agent_kind), (m.agent_id, agent_id),
+                           (m.agent_variant, agent_variant), (m.source, source)):
+            if value is not None:
+                conds.append(col == value)
+        if since is not None:
+            conds.append(moments_t.c.created_at >= since)
+        if until is not None:
+            conds.append(moments_t.c.created_at < until)
+        if not include_deleted:
+            conds.append(moments_t.c.deleted.is_(False))
+        return conds
+
+    def list_moments(
+        self,
+        agent_kind: str | None = None,
+        agent_id: str | None = None,
+        agent_variant: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        source: str | None = None,
+        include_deleted: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[MomentSummary]:
+        conds = self._moment_filter(agent_kind, agent_id, agent_variant, since, until, source,
+                                    include_deleted)
+        # A leaf is a snapshot that is nobody's parent: count minus distinct parents.
+        counts = (
+            select(_S.moment_pk, func.count().label("n"),
+                   func.count(func.distinct(_S.parent_seq)).label("inner"),
+                   func.max(_S.ts_us).label("last"))
+            .group_by(_S.moment_pk).subquery()
+        )
+        stmt = (
+            select(moments_t, counts.c.n, counts.c.inner, counts.c.last)
+            .outerjoin(counts, counts.c.moment_pk == moments_t.c.pk)
+            .where(and_(True, *conds))
+            .order_by(moments_t.c.created_at.desc(), moments_t.c.moment_id)
+            .offset(offset)
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(stmt))
+        return [
+            MomentSummary(
+                info=info_from_row(r), snapshots=r.n or 0, leaves=(r.n or 0) - (r.inner or 0),
+                last_at=stamps.utc(r.last) if r.last is not None else None,
+            )
+            for r in rows
+        ]
+
+    def _moment_batches(
+        self, conds: list[Any], batch_size: int
+    ) -> Iterator[tuple[list[tuple[int, MomentInfo]], list[DbRow]]]:
+        """Matching moments oldest first, ``batch_size`` at a time, each batch with the
+        rows of all its snapshots (grouped by moment, parents first): two queries a batch.
+        Pages by (created_at, pk) rather than OFFSET, so each page costs the same."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        m = moments_t.c
+        after: tuple[datetime, int] | None = None
+        while True:
+            page = select(moments_t).where(and_(True, *conds))
+            if after is not None:
+                page = page.where(or_(m.created_at > after[0],
+                                      and_(m.created_at == after[0], m.pk > after[1])))
+            with self.engine.connect() as conn:
+                infos = [(int(r.pk), info_from_row(r)) for r in conn.execute(
+                    page.order_by(m.created_at, m.pk).limit(batch_size)
+                )]
+                if not infos:
+                    return
+                rows = self._batch_rows(conn, [pk for pk, _ in infos])
+            yield infos, rows
+            after = (infos[-1][1].created_at, infos[-1][0])
+
+    @staticmethod
+    def _batch_rows(conn: Connection, pks: list[int]) -> list[DbRow]:
+        """Rows of the moments ``pks`` as plain tuples, straight from the driver: the
+        per-row work of SQLAlchemy's result objects was most of a bulk read's time. The
+        one column that needs converting, the snapshot id, is decoded where it is used
+        (bulk.py). Same transaction as the moments page."""
+        name = conn.dialect.name
+        if name not in _BATCH_SQL:
+            stmt = select(*_ROW_COLS).where(_S.moment_pk.in_(pks))
+            return list(conn.execute(stmt.order_by(_S.moment_pk, _S.seq)))
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if name == "sqlite":
+                cursor.execute(_BATCH_SQL[name].format(", ".join("?" * len(pks))), pks)
+            else:
+                cursor.execute(_BATCH_SQL[name], (pks,))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def iter_leaves(
+        self,
+        agent_kind: str | None = None,
+        agent_id: str | None = None,
+        agent_variant: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        include_deleted: bool = False,
+    ) -> Iterator[tuple[MomentInfo, Snapshot]]:
+        conds = self._moment_filter(agent_kind, agent_id, agent_variant, since, until, None,
+                                    include_deleted)
+        for infos, rows in self._moment_batches(conds, _BATCH_MOMENTS):
+            added = bulk.parse_added(rows)
+            spans = _spans(rows)
+            for pk, info in infos:
+                start, end = spans.get(pk, (0, 0))
+                for snap in bulk.leaf_snapshots(info.moment_id, rows[start:end],
+                                                added[start:end]):
+                    yield info, snap
+
+    def iter_trees(
+        self,
+        agent_kind: str | None = None,
+        agent_id: str | None = None,
+        agent_variant: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        source: str | None = None,
+        include_deleted: bool = False,
+        batch_size: int = 500,
+    ) -> Iterator[tuple[MomentInfo, list[TreeNode], list[Feedback]]]:
+        conds = self._moment_filter(agent_kind, agent_id, agent_variant, since, until, source,
+                                    include_deleted)
+        for infos, rows in self._moment_batches(conds, batch_size):
+            ids = [info.moment_id for _, info in infos]
+            with self.engine.connect() as conn:
+                feedback = self._feedback(conn, feedback_t.c.moment_id.in_(ids))
+            by_moment: dict[str, list[Feedback]] = {}
+            for f in feedback:
+                by_moment.setdefault(f.moment_id, []).append(f)
+            added = bulk.parse_added(rows)
+            spans = _spans(rows)
+            for pk, info in infos:
+                start, end = spans.get(pk, (0, 0))
+                yield (info, bulk.tree_nodes(rows[start:end], added[start:end]),
+                       by_moment.get(info.moment_id, []))
+
+    def delete_moment(self, moment_id: str) -> None:
+        with self._write() as conn, conn.begin():
+            done = conn.execute(
+                update(moments_t).where(moments_t.c.moment_id == moment_id).values(deleted=True)
+            ).rowcount
+        if not done:
+            raise NotFound(f"moment {moment_id} is not stored")
+
+    # --- feedback -------------------------------------------------------------------------
+    def _moment_of(self, conn: Connection, snapshot_id: str) -> str:
+        mid = conn.scalar(
+            select(moments_t.c.moment_id).join(snapshots_t, _S.moment_pk == moments_t.c.pk)
+            .where(_S.snapshot_id == snapshot_id)
+        )
+        if mid is None:
+            raise NotFound(f"snapshot {snapshot_id} is not stored")
+        return str(mid)
+
+    def add_feedback(self, feedback: Feedback) -> Feedback:
+        try:
+            value_json = json.dumps(feedback.value)
+        except (TypeError, ValueError) as err:
+            raise StoreError(f"feedback value {feedback.value!r} is not JSON: {err}") from None
+        with self._write() as conn, conn.begin():
+            mid = self._moment_of(conn, feedback.snapshot_id)
+            if feedback.other_snapshot_id is not None:
+                # Must exist; may be in another moment (the compare page's lanes each
+                # have their own moment).
+                self._moment_of(conn, feedback.other_snapshot_id)
+            if feedback.moment_id and feedback.moment_id != mid:
+                raise StoreError(
+                    f"snapshot {feedback.snapshot_id} is in moment {mid}, not {feedback.moment_id}"
+                )
+            feedback.moment_id = mid
+            feedback.id = feedback.id or new_id()
+            conn.execute(feedback_t.insert().values(
+                id=feedback.id, snapshot_id=feedback.snapshot_id, moment_id=mid,
+                kind=feedback.kind, value_json=value_json,
+                other_snapshot_id=feedback.other_snapshot_id, author=feedback.author,
+                created_at=feedback.created_at,
+            ))
+        return feedback
+
+    def list_feedback(
+        self, moment_id: str | None = None, snapshot_id: str | None = None
+    ) -> list[Feedback]:
+        conds: list[Any] = []
+        if moment_id is not None:
+            conds.append(feedback_t.c.moment_id == moment_id)
+        if snapshot_id is not None:
+            conds.append((feedback_t.c.snapshot_id == snapshot_id)
+                         | (feedback_t.c.other_snapshot_id == snapshot_id))
+        with self.engine.connect() as conn:
+            return self._feedback(conn, *conds)
+
+    @staticmethod
+    def _feedback(conn: Connection, *conds: Any) -> list[Feedback]:
+        stmt = select(feedback_t).where(and_(True, *conds))
+        return [
+            Feedback(snapshot_id=r.snapshot_id, kind=r.kind, value=json.loads(r.value_json),
+                     moment_id=r.moment_id, other_snapshot_id=r.other_snapshot_id,
+                     author=r.author, id=r.id, created_at=r.created_at)
+            for r in conn.execute(stmt.order_by(feedback_t.c.created_at, feedback_t.c.id))
+        ]
+
+    # --- agent config versions ---------------------------------------------------------------
+    @staticmethod
+    def _config(r: DbRow) -> ConfigVersion:
+        return ConfigVersion(r.agent_kind, r.agent_id, r.agent_variant, r.version, r.yaml_text,
+                             r.created_at, r.author)
+
+    def save_config_version(
+        self, agent_kind: str, agent_id: str, agent_variant: str, yaml_text: str, author: str = ""
+    ) -> ConfigVersion:
+        c = configs_t.c
+        for _attempt in range(5):  # Postgres writers may race for the same version number
+            try:
+                with self._write() as conn, conn.begin():
+                    newest = conn.execute(
+                        select(configs_t).where(c.agent_kind == agent_kind,
+                                                c.agent_id == agent_id,
+                                                c.agent_variant == agent_variant)
+                        .order_by(c.version.desc()).limit(1)
+                    ).first()
+                    if newest is not None and newest.yaml_text == yaml_text:
+                        return self._config(newest)
+                    version = ConfigVersion(agent_kind, agent_id, agent_variant,
+                                            (newest.version if newest else 0) + 1, yaml_text,
+                                            now(), author)
+                    conn.execute(configs_t.insert().values(
+                        agent_kind=agent_kind, agent_id=agent_id, agent_variant=agent_variant,
+                        version=version.version, yaml_text=yaml_text, author=author,
+                        created_at=version.created_at,
+                    ))
+                    return version
+            except IntegrityError:
+                continue
+        raise StoreError(f"could not store a new config version of {agent_id}-{agent_variant}")
+
+    def list_config_versions(
+        self, agent_kind: str | None = None, agent_id: str | None = None,
+        agent_variant: str | None = None,
+    ) -> list[ConfigVersion]:
+        c = configs_t.c
+        stmt = select(configs_t).order_by(c.agent_kind, c.agent_id, c.agent_variant, c.version)
+        for col, value in ((c.agent_kind, agent_kind), (c.agent_id, agent_id),
+                           (c.agent_variant, agent_variant)):
+            if value is not None:
+                stmt = stmt.where(col == value)
+        with self.engine.connect() as conn:
+            return [self._config(r) for r in conn.execute(stmt)]
+
+    def get_config_version(
+        self, agent_kind: str, agent_id: str, agent_variant: str, version: int | None = None
+    ) -> ConfigVersion:
+        c = configs_t.c
+        stmt = select(configs_t).where(c.agent_kind == agent_kind, c.agent_id == agent_id,
+                                       c.agent_variant == agent_variant)
+        stmt = stmt.where(c.version == version) if version is not None else stmt
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt.order_by(c.version.desc()).limit(1)).first()
+        if row is None:
+            which = f"version {version}" if version is not None else "any version"
+            raise NotFound(f"config {agent_kind}/{agent_id}/{agent_variant}: {which} not stored")
+        return self._config(row)
+
+    # --- raw rows, for the S3 mirror and the benchmark ------------------------------------------
+    def snapshot_record(self, snapshot_id: str) -> dict[str, Any]:
+        """A stored snapshot as a plain dict, its links as ids and its time as ISO text
+        (the S3 object body's fields)."""
+        return self._path_records(snapshot_id)[-1].as_dict()
+
+    def moment_records(self, moment_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = self._moment_rows(conn, moment_id)
+        return [r.as_dict() for r in self._records(moment_id, rows)]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _spans(rows: Sequence[DbRow]) -> dict[int, tuple[int, int]]:
+    """moment key -> (start, end) of its rows in a batch grouped by moment."""
+    spans: dict[int, tuple[int, int]] = {}
+    start = 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or rows[i][0] != rows[start][0]:
+            spans[rows[start][0]] = (start, i)
+            start = i
+    return spans
