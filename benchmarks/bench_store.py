@@ -8,9 +8,11 @@
    replies regenerated (a branch each), as the dataset exporters read them;
 4. bytes stored for one 200-turn conversation (two snapshots per turn), alone in a fresh
    database, / bytes of its final MDL (target <= 3): the pages of the snapshot table and
-   its indexes (SQLite's dbstat; Postgres's pg_total_relation_size). Also printed: the
-   appended text alone, the first benchmark's sum of column bytes (no page or index
-   overhead), and the older full-snapshot layout.
+   its indexes (SQLite's dbstat; Postgres's pg_relation_size of the heap, its indexes and
+   TOAST, the free-space and visibility maps shown apart). Then the same per
+   conversation with 20 of them stored, where the minimum pages of each table and index
+   are shared. Also printed: the appended text alone, the first benchmark's sum of column
+   bytes (no page or index overhead), and the older full-snapshot layout.
 """
 
 from __future__ import annotations
@@ -161,19 +163,23 @@ def _sqlite_bytes(store: SqlStore) -> tuple[int, str]:
             return int(pages) * int(size), "PRAGMA page_count x page_size, whole file"
 
 
-def bench_size(url: str, turns: int = 200) -> tuple[float, str, float, float, float]:
-    """One 200-turn conversation alone in a fresh database; (stored bytes / final MDL
-    bytes, how measured, appended text / final, old column-bytes measure / final, the
-    older full-snapshot layout / final)."""
+def bench_size(url: str, turns: int = 200, copies: int = 1
+               ) -> tuple[float, str, float, float, float]:
+    """``copies`` 200-turn conversations in a fresh database; (stored bytes / their final
+    MDL bytes, how measured, appended text / final, old column-bytes measure / final, the
+    older full-snapshot layout / final). With one copy, the minimum pages every table
+    and index takes weigh in; with several, the figure is the cost per conversation."""
     store = SqlStore(url)
-    info = agent_info(str(uuid.uuid4()), variant="size")
-    snaps = conversation(turns, info, seed=1)
-    assert len(snaps) == 2 * turns
-    for snap in snaps:
-        store.save_snapshot(snap, info)
-    final = len(snaps[-1].moment.to_mdl().encode())
+    final = 0
+    for copy in range(copies):
+        info = agent_info(str(uuid.uuid4()), variant="size")
+        snaps = conversation(turns, info, seed=1 + copy)
+        assert len(snaps) == 2 * turns
+        for snap in snaps:
+            store.save_snapshot(snap, info)
+        final += len(snaps[-1].moment.to_mdl().encode())
     records = store.moment_records(info.moment_id)
-    text_bytes = sum(len(r["added"].encode()) for r in records)
+    text_bytes = sum(len(r["added"].encode()) for r in records) * copies
     if store.engine.dialect.name == "sqlite":
         stored, how = _sqlite_bytes(store)
     else:
@@ -190,11 +196,12 @@ def bench_size(url: str, turns: int = 200) -> tuple[float, str, float, float, fl
     store.close()
     agent = {"kind": "Agent", "id": "cafebot", "variant": "size", "instance_id": "i1"}
     old = sum(len(json.dumps({**s.to_dict(), "__agent_info": agent}).encode()) for s in snaps)
-    return (stored / final, how, text_bytes / final, _old_layout_bytes(records) / final,
-            old / final)
+    last = len(snaps[-1].moment.to_mdl().encode())
+    return (stored / final, how, text_bytes / final, _old_layout_bytes(records) / last,
+            old / last)
 
 
-def run(name: str, url: str, size_url: str) -> None:
+def run(name: str, url: str, size_url: str, size_url_many: str) -> None:
     store = SqlStore(url)
     saves = bench_saves(store)
     print(f"[{name}] snapshots saved per second (single writer): {saves:,.0f}/s")
@@ -215,17 +222,21 @@ def run(name: str, url: str, size_url: str) -> None:
           f" bytes as the first benchmark counted them: {columns:.2f}); older"
           f" full-snapshot layout:"
           f" {old:.1f}")
+    many, _, _, _, _ = bench_size(size_url_many, copies=20)
+    print(f"[{name}] the same per conversation when 20 such conversations are stored"
+          f" (fixed minimum pages shared): {many:.2f}   target <= 3")
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        run("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", f"sqlite:///{Path(tmp) / 'size.db'}")
+        run("sqlite", *(f"sqlite:///{Path(tmp) / name}"
+                        for name in ("bench.db", "size.db", "size20.db")))
     try:
         import psycopg
 
         user = "postgres"
-        # Two schemas: the size figure needs a database holding only its conversation.
-        schemas = [f"moments_bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+        # Three schemas: the size figures need databases holding only their conversations.
+        schemas = [f"moments_bench_{uuid.uuid4().hex[:8]}" for _ in range(3)]
         with psycopg.connect(PG_DSN.format(user=user), autocommit=True, connect_timeout=3) as c:
             for schema in schemas:
                 c.execute(f'CREATE SCHEMA "{schema}"')

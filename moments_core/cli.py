@@ -28,6 +28,12 @@ app.add_typer(generate_data_app, name="generate-data")
 from moments_core.datasets.cli import build_dataset  # noqa: E402
 
 app.command("build-dataset")(build_dataset)
+from moments_core.api.cli import serve_api  # noqa: E402
+
+app.command("serve-api")(serve_api)
+from moments_core.finetune.cli import finetune  # noqa: E402
+
+app.command("finetune")(finetune)
 
 
 def main() -> None:

@@ -13,4 +13,5 @@ pytest_plugins = [
     "tests.fixtures_store",
     "tests.fixtures_agents",
     "tests.fixtures_app",
+    "tests.api_fixtures",
 ]

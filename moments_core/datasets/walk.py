@@ -64,6 +64,7 @@ class TreeView:
     order: list[str]  # parents before children
     feedback: list[Feedback]
     by_snapshot: dict[str, list[Feedback]] = field(default_factory=dict)
+    excluded_ids: set[str] = field(default_factory=set)  # snapshots marked "exclude"
     _occ: dict[str, list[Occurrence]] = field(default_factory=dict)
     _origin: dict[str, list[str]] = field(default_factory=dict)
 
@@ -73,6 +74,8 @@ class TreeView:
                    feedback)
         for fb in feedback:
             view.by_snapshot.setdefault(fb.snapshot_id, []).append(fb)
+        view.excluded_ids = {fb.snapshot_id for fb in feedback
+                             if fb.kind == "exclude" and view.excluded(fb.snapshot_id)}
         return view
 
     def occurrences(self, snapshot_id: str) -> list[Occurrence]:
@@ -172,9 +175,9 @@ def conversations_of(tree: TreeView, filters: ExportFilters) -> list[Conversatio
         leaves = [max(leaves, key=lambda sid: tree.nodes[sid].timestamp)]
     split = filters.split_of(tree.info.moment_id)
     out = []
+    excluded = tree.excluded_ids if not filters.include_excluded else set()
     for leaf in leaves:
-        path = tree.path_ids(leaf)
-        if not filters.include_excluded and any(tree.excluded(s) for s in path):
+        if excluded and any(s in excluded for s in tree.path_ids(leaf)):
             continue
         conv = Conversation(tree, leaf, tree.occurrences(leaf), tree.origins(leaf), split)
         if filters.min_rating is not None:

@@ -10,6 +10,7 @@ safe to use from two threads at once, so generation holds a per-model lock.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import threading
@@ -73,6 +74,18 @@ def load_model(path: str | Path, n_ctx: int = DEFAULT_N_CTX) -> tuple[Any, threa
         llm.create_completion("Hello", max_tokens=1)
         _models[key] = (llm, threading.Lock())
         return _models[key]
+
+
+@atexit.register
+def _close_models() -> None:
+    # Closing before interpreter teardown: llama-cpp's own __del__ runs after its C
+    # bindings are gone and prints a TypeError traceback at every exit otherwise.
+    with _load_lock:
+        for llm, _ in _models.values():
+            close = getattr(llm, "close", None)
+            if callable(close):
+                close()
+        _models.clear()
 
 
 class LocalProvider(Provider):

@@ -1,0 +1,109 @@
+"""Dataset export speed and memory, on SQLite and Postgres.
+
+Fills a store with 10,000 conversations of 20 turns with branches (every 10th answer
+regenerated, so about 10% of turns; a thumbs up/down pair on 1,000 of those branch
+points), then runs each format in its own child process and prints its seconds and the
+child's peak memory. Targets: csv and sft under 15 s, dpo under 20 s, peak < 500 MB.
+
+Run: .venv/bin/python benchmarks/bench_export.py
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_store import PG_DSN, PG_URL, fill
+
+from moments_core.store import Feedback
+from moments_core.store.sql import SqlStore
+
+FORMATS = [("csv", ".csv"), ("openai-chat", ".jsonl"), ("sft", ".jsonl"),
+           ("sft", ".parquet"), ("prompt-completion", ".jsonl"), ("dpo", ".jsonl"),
+           ("openai-preference", ".jsonl"), ("oasst-trees", ".jsonl")]
+TARGETS = {"csv": 15.0, "sft": 15.0, "dpo": 20.0}
+
+
+def child(url: str, fmt: str, out: str) -> None:
+    from moments_core.datasets import ExportFilters, export_to_files
+
+    store = SqlStore(url)
+    summary = export_to_files(store, fmt, Path(out), ExportFilters())
+    print(summary.rows)
+
+
+def add_thumbs(store: SqlStore, pairs: int = 1_000) -> int:
+    """Thumbs up on a regenerated answer and down on the one it replaced."""
+    added = 0
+    for _info, nodes, _ in store.iter_trees(agent_variant="export"):
+        for node in nodes:
+            if len(node.children) == 2 and added < pairs:
+                first, second = node.children
+                store.add_feedback(Feedback(first, "thumbs", -1))
+                store.add_feedback(Feedback(second, "thumbs", 1))
+                added += 1
+        if added >= pairs:
+            break
+    return added
+
+
+def run(name: str, url: str, tmp: Path) -> None:
+    store = SqlStore(url)
+    t0 = time.perf_counter()
+    n = fill(store, "export", regenerate_every=10)
+    pairs = add_thumbs(store)
+    store.close()
+    print(f"[{name}] filled {n:,} snapshots (10,000 conversations x 20 turns, 10% regenerated,"
+          f" {pairs} thumbs pairs) in {time.perf_counter() - t0:.1f} s")
+    for fmt, suffix in FORMATS:
+        out = tmp / f"{name}-{fmt}{suffix}"
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--child", url, fmt, str(out)],
+            stdout=subprocess.PIPE, text=True,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        rows = proc.stdout.read().strip() if proc.stdout else "?"
+        if status != 0:
+            print(f"[{name}] {fmt}{suffix}: FAILED (status {status})")
+            continue
+        peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
+        target = TARGETS.get(fmt)
+        goal = f"   target < {target:.0f} s, < 500 MB" if target else ""
+        print(f"[{name}] {fmt:<18} {suffix:<8} {int(rows):>8,} rows  {seconds:6.2f} s"
+              f"  peak {peak_mb:6.0f} MB{goal}")
+
+
+def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        child(*sys.argv[2:])
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        run("sqlite", f"sqlite:///{Path(tmp) / 'export.db'}", Path(tmp))
+        try:
+            import psycopg
+
+            schema = f"moments_export_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(PG_DSN.format(user="postgres"), autocommit=True,
+                                 connect_timeout=3) as c:
+                c.execute(f'CREATE SCHEMA "{schema}"')
+        except Exception as err:  # noqa: BLE001 - no server: the SQLite figures still stand
+            print(f"[postgres] skipped: {type(err).__name__}: {err}")
+            return
+        try:
+            run("postgres", PG_URL.format(user="postgres", schema=schema), Path(tmp))
+        finally:
+            with psycopg.connect(PG_DSN.format(user="postgres"), autocommit=True) as c:
+                c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    main()

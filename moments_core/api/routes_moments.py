@@ -1,0 +1,96 @@
+"""Talking to an agent: start a moment, take turns (JSON or server-sent events), read the
+moment's tree."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from moments_core.agents import TurnResult
+
+from . import sse
+from .deps import AgentInstanceId, Ctx, MomentId
+from .errors import ERROR_RESPONSES, ApiError
+from .models import (
+    ErrorOut,
+    MomentInfoOut,
+    SnapshotIn,
+    SnapshotOut,
+    StartIn,
+    TreeNodeOut,
+    TreeOut,
+)
+from .turns import read_turn
+
+router = APIRouter(tags=["moments"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "no such agent variant, moment or snapshot"}}
+TURN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES, **NOT_FOUND,
+    200: {"description": "the snapshot with the agent's answer; with ?stream=true, server-sent"
+                         " events: `chunk` ({text}) as the answer streams, then `snapshot`"
+                         " (the saved snapshot) or `error` ({status, detail})",
+          "content": {sse.MEDIA_TYPE: {"schema": {"type": "string"}}}},
+    409: {"model": ErrorOut, "description": "the store refused the snapshot"},
+    502: {"model": ErrorOut, "description": "the model failed; the client's occurrences are"
+                                            " saved (participant_snapshot_id)"},
+}
+
+
+@router.post("/agents/{agent_instance_id}/moments", response_model=SnapshotOut,
+             responses={**ERROR_RESPONSES, **NOT_FOUND})
+def start_moment(agent_instance_id: AgentInstanceId, body: StartIn, ctx: Ctx) -> dict[str, Any]:
+    """Start a moment with a variant's `init`; returns its first snapshot."""
+    vc = ctx.config(body.kind, body.id, body.variant)
+    root = ctx.agent(vc, agent_instance_id).start(source="api")
+    return root.to_dict()
+
+
+@router.post("/agents/{agent_instance_id}/moments/{moment_id}", response_model=SnapshotOut,
+             responses=TURN_RESPONSES)
+def take_turn(
+    agent_instance_id: AgentInstanceId,
+    moment_id: MomentId,
+    body: SnapshotIn,
+    ctx: Ctx,
+    stream: Annotated[bool, Query(description="answer as server-sent events")] = False,
+) -> Any:
+    """Send the last snapshot received (its `id`) with the occurrences the client appended
+    to its moment; the new snapshots are stored as children of the one `id` names, so
+    sending an earlier snapshot (an edit, or an appended `Rejected` to regenerate) makes a
+    new branch."""
+    turn = read_turn(ctx.store, agent_instance_id, moment_id, body)
+    agent = ctx.agent_for_moment(turn.info)
+    events = agent.respond_to(turn.parent, turn.added)  # saves the client's lines first
+    if stream:
+        return StreamingResponse(sse.turn_events(events), media_type=sse.MEDIA_TYPE,
+                                 headers={"Cache-Control": "no-cache"})
+    result = next(e for e in events if isinstance(e, TurnResult))
+    return result.snapshot.to_dict()
+
+
+@router.get("/moments/{moment_id}/tree", response_model=TreeOut,
+            responses={**ERROR_RESPONSES, **NOT_FOUND})
+def moment_tree(moment_id: MomentId, ctx: Ctx) -> TreeOut:
+    """Every snapshot of a moment, parents before children, with what each appends."""
+    info = ctx.store.get_moment(moment_id)  # NotFound -> 404
+    nodes = ctx.store.tree(moment_id)
+    if not nodes:
+        raise ApiError(404, f"moment {moment_id} has no snapshots")
+    return TreeOut(
+        moment=MomentInfoOut(
+            moment_id=info.moment_id, agent_kind=info.agent_kind, agent_id=info.agent_id,
+            agent_variant=info.agent_variant, agent_instance_id=info.agent_instance_id,
+            config_version=info.config_version, source=info.source,
+            created_at=info.created_at, deleted=info.deleted,
+        ),
+        snapshots=[
+            TreeNodeOut(snapshot_id=n.snapshot_id, parent_id=n.parent_id, timestamp=n.timestamp,
+                        kept=n.kept, added=[o.to_dict() for o in n.added], children=n.children)
+            for n in nodes
+        ],
+        leaves=[n.snapshot_id for n in nodes if not n.children],
+    )
