@@ -23,8 +23,12 @@ PAGES = [
             url_path="conversations"),
     st.Page("pages/datasets.py", title="Datasets", icon=":material/dataset:",
             url_path="datasets"),
+    st.Page("pages/insights.py", title="Insights", icon=":material/insights:",
+            url_path="insights"),
     st.Page("pages/corpora.py", title="Corpora", icon=":material/library_books:",
             url_path="corpora"),
+    st.Page("pages/finetune.py", title="Fine-tune", icon=":material/model_training:",
+            url_path="finetune"),
     st.Page("pages/mdl_playground.py", title="MDL playground", icon=":material/code:",
             url_path="mdl"),
 ]

@@ -102,3 +102,28 @@ def test_datasets_filters_follow_feedback(chats: LogStore) -> None:
     at = app("datasets")
     at.select_slider(key="ds_rating").set_value(4).run()
     assert {m.label: m.value for m in at.metric}["Rows"] == "1"
+
+
+def test_insights_numbers_and_page(chats: LogStore) -> None:
+    from moments_core.datasets.insights import InsightFilters, collect
+
+    leaves = [s for m in chats.list_moments() for s in chats.leaves(m.info.moment_id)]
+    chats.add_feedback(Feedback(leaves[0].id, "rating", 4))
+    chats.add_feedback(Feedback(leaves[0].id, "thumbs", -1))
+    data = collect(chats, InsightFilters())
+    m = data.moments.set_index("moment_id")
+    assert len(m) == 2
+    assert sorted(m["turns"]) == [1, 3]  # two answers + one regenerated, and one answer
+    assert sorted(m["regenerations"]) == [0, 1] and m["edits"].sum() == 0
+    assert set(data.answers["provider"]) == {"instant"}
+    assert data.answers["latency_ms"].notna().all()
+    assert data.answers["chars"].min() > 0
+    assert sorted(data.feedback["kind"]) == ["rating", "thumbs"]
+
+    at = app("insights")
+    assert not at.exception, at.exception
+    metrics = {x.label: x.value for x in at.metric}
+    assert metrics["Conversations"] == "2" and metrics["Regenerations"] == "1"
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 6
+    assert any("regenerated" in c.value for c in at.caption)
