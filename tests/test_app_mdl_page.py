@@ -34,7 +34,9 @@ def test_older_form_is_normalised_and_errors_show_line_and_column() -> None:
     assert not at.dataframe
 
 
-def test_app_entry_point_runs_the_default_page() -> None:
+def test_app_entry_point_reaches_the_playground(env: Path) -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
     assert not at.exception
+    assert at.title[0].value == "Chat"  # the default page
+    at.switch_page("pages/mdl_playground.py").run()
     assert at.title[0].value == "MDL playground"

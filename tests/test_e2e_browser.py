@@ -110,6 +110,23 @@ def test_chat_then_editor_then_compare_in_a_real_browser(dashboard: str, browser
     expect(page.get_by_role("heading", name="Compare")).to_be_visible(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
 
+    page.goto(f"{dashboard}/conversations", wait_until="domcontentloaded")
+    expect(page.get_by_role("heading", name="Tree")).to_be_visible(timeout=60_000)
+    graph = page.locator('[data-testid="stGraphVizChart"] svg')
+    expect(graph.first).to_be_visible(timeout=30_000)
+    assert graph.first.locator("g.node").count() >= 2  # root, the line asked, the answer
+    page.screenshot(path=str(ARTIFACTS / "conversations.png"), full_page=True)
+
+    page.goto(f"{dashboard}/datasets", wait_until="domcontentloaded")
+    expect(page.get_by_role("heading", name="First rows")).to_be_visible(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "datasets.png"), full_page=True)
+
+    page.goto(f"{dashboard}/insights", wait_until="domcontentloaded")
+    expect(page.get_by_role("heading", name="Insights")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Agent turns")).to_be_visible(timeout=60_000)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "insights.png"), full_page=True)
+
     page.goto(f"{dashboard}/mdl", wait_until="domcontentloaded")
     expect(page.get_by_role("heading", name="MDL playground")).to_be_visible(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "mdl.png"), full_page=True)

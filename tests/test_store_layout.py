@@ -101,7 +101,11 @@ def test_snapshot_rows_hold_no_text_ids_but_their_own(store: LogStore) -> None:
         assert columns[name]["type"].python_type is int
     # Postgres lists the unique constraint's index among the indexes, SQLite does not.
     indexes = {i["name"] for i in inspect(store.engine).get_indexes("snapshots")}
-    assert indexes - {"uq_snapshots_snapshot_id"} == {"ix_snapshots_moment"}
+    pk = inspect(store.engine).get_pk_constraint("snapshots")["constrained_columns"]
+    if store.engine.dialect.name == "sqlite":  # seq is the rowid, indexed by the table
+        assert indexes == {"ix_snapshots_moment"} and pk == ["seq"]
+    else:  # revision 0003: the primary key is the moment's index; nothing on seq alone
+        assert indexes == {"uq_snapshots_snapshot_id"} and pk == ["moment_pk", "seq"]
 
 
 @pytest.mark.parametrize(("sid", "size"), [
@@ -154,8 +158,10 @@ def test_tables_match_what_the_migrations_create(store: LogStore) -> None:
             continue  # other areas' tables on the shared metadata
         migrated = {c["name"] for c in insp.get_columns(table.name)}
         assert migrated == {c.name for c in table.columns}, table.name
-        assert set(insp.get_pk_constraint(table.name)["constrained_columns"]) == {
-            c.name for c in table.primary_key.columns}, table.name
+        pk = {c.name for c in table.primary_key.columns}
+        if table.name == "snapshots" and store.engine.dialect.name == "postgresql":
+            pk = {"moment_pk", "seq"}  # revision 0003 (see SnapshotRow)
+        assert set(insp.get_pk_constraint(table.name)["constrained_columns"]) == pk, table.name
 
 
 def _dbstat_bytes(store: SqlStore, table: str) -> int:
@@ -250,7 +256,7 @@ def test_a_0001_database_upgrades_and_keeps_its_snapshots(any_url: str) -> None:
 
     store = SqlStore(any_url)  # opening upgrades
     try:
-        assert current_revision(store.engine) == head_revision() == "0002_compact_snapshots"
+        assert current_revision(store.engine) == head_revision() == "0003_pg_snapshot_layout"
         for snap in snaps:
             assert store.get_snapshot(snap.id).to_mdl() == snap.to_mdl()
         assert store.children("s-root") == ["s-said", again.id]
@@ -291,3 +297,105 @@ def test_downgrade_to_0001_gives_back_the_old_rows(sqlite_url: str) -> None:
             " annotations_yaml, kept, added_count, added FROM snapshots ORDER BY seq"))]
     store.close()
     assert rows == _old_rows(snaps, "m-down")
+
+
+# --- revision 0003: the Postgres snapshot layout ---------------------------------------------
+def test_postgres_rows_are_laid_out_without_padding(pg_store: LogStore) -> None:
+    """Widest columns first, so no alignment padding; the one B-tree on (moment_pk, seq)
+    is the primary key, packed full."""
+    assert isinstance(pg_store, SqlStore)
+    with pg_store.engine.connect() as conn:
+        order = list(conn.scalars(text(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'snapshots'::regclass"
+            " AND attnum > 0 AND NOT attisdropped ORDER BY attnum")))
+        options = conn.scalar(text(
+            "SELECT reloptions FROM pg_class WHERE relname = 'pk_snapshots'"
+            " AND relnamespace = current_schema()::regnamespace"))
+        seq_default = conn.scalar(text("SELECT pg_get_serial_sequence('snapshots', 'seq')"))
+    assert order == ["ts_us", "seq", "moment_pk", "parent_seq", "utc_offset_s", "kept",
+                     "added_count", "snapshot_id", "previous_snapshot_id", "annotations_yaml",
+                     "added"]
+    assert options == ["fillfactor=100"]
+    assert seq_default is not None and seq_default.endswith("snapshots_seq_seq")
+
+
+def _at_revision_0002(url: str) -> None:
+    engine = create_store_engine(url)
+    cfg = alembic_config()
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002_compact_snapshots")
+    engine.dispose()
+
+
+def _seqs(store: SqlStore) -> list[tuple[int, int, int | None]]:
+    with store.engine.connect() as conn:
+        return [(r[0], r[1], r[2]) for r in conn.execute(text(
+            "SELECT seq, moment_pk, parent_seq FROM snapshots ORDER BY seq"))]
+
+
+def test_a_0002_database_upgrades_to_0003_and_keeps_its_snapshots(any_url: str) -> None:
+    _at_revision_0002(any_url)
+    old = SqlStore(any_url, migrate=False)  # writes through the 0002 layout
+    assert current_revision(old.engine) == "0002_compact_snapshots"
+    made: dict[str, list[Snapshot]] = {}
+    for i in range(3):
+        info = agent_info(f"m-{i}")
+        made[info.moment_id] = conversation(4, info, seed=i, regenerate_every=2)
+        for snap in made[info.moment_id]:
+            old.save_snapshot(snap, info)
+    odd = Snapshot(Moment([Begin()]), id="s-odd", moment_id="m-0",
+                   previous_snapshot_id="gone", annotations_yaml="k: v\n")
+    old.save_snapshot(odd, agent_info("m-0"), orphan_as_root=True)
+    made["m-0"].append(odd)
+    before = _seqs(old)
+    old.close()
+
+    store = SqlStore(any_url)  # opening upgrades
+    try:
+        assert current_revision(store.engine) == head_revision() == "0003_pg_snapshot_layout"
+        assert _seqs(store) == before  # every row, same keys and links
+        for mid, snaps in made.items():
+            for snap in snaps:
+                assert store.get_snapshot(snap.id).to_mdl() == snap.to_mdl()
+                assert [s.id for s in store.path(snap.id)][-1] == snap.id
+            assert sorted(n.snapshot_id for n in store.tree(mid)) == sorted(s.id for s in snaps)
+        first = made["m-1"][0]
+        assert store.children(first.id) == [made["m-1"][1].id]
+        assert {s.snapshot_id for s in store.tree("m-0")} >= {"s-odd"}
+        assert store.tree("m-0")[-1].annotations == {"k": "v"}
+        # New rows continue after the copied keys (the sequence moved with the table).
+        last = made["m-2"][-1]
+        more = Snapshot(Moment([*last.moment.occurrences, Participant("Customer", "Bye")]),
+                        moment_id="m-2", previous_snapshot_id=last.id)
+        store.save_snapshot(more, agent_info("m-2"))
+        assert _seqs(store)[-1][0] == before[-1][0] + 1
+        assert store.get_snapshot(more.id).to_mdl() == more.to_mdl()
+        assert store.children(last.id) == [more.id]
+    finally:
+        store.close()
+
+
+def test_downgrade_to_0002_restores_its_postgres_layout(pg_url: str) -> None:
+    store = SqlStore(pg_url)
+    info = agent_info("m-back")
+    snaps = conversation(3, info, regenerate_every=2)
+    for snap in snaps:
+        store.save_snapshot(snap, info)
+    before = _seqs(store)
+    cfg = alembic_config()
+    with store.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0002_compact_snapshots")
+    store.engine.dispose()
+    insp = inspect(store.engine)
+    assert insp.get_pk_constraint("snapshots")["constrained_columns"] == ["seq"]
+    assert "ix_snapshots_moment" in {i["name"] for i in insp.get_indexes("snapshots")}
+    assert _seqs(store) == before
+    old = SqlStore(pg_url, migrate=False)
+    try:
+        assert [s.id for s in old.path(snaps[-1].id)][-1] == snaps[-1].id
+        assert old.get_snapshot(snaps[-1].id).to_mdl() == snaps[-1].to_mdl()
+    finally:
+        old.close()
+        store.close()

@@ -191,7 +191,7 @@ def test_config_versions(store: LogStore) -> None:
 
 def test_migrations_run_on_open_and_are_a_no_op_after(store: LogStore) -> None:
     assert isinstance(store, SqlStore)
-    assert current_revision(store.engine) == head_revision() == "0002_compact_snapshots"
+    assert current_revision(store.engine) == head_revision() == "0003_pg_snapshot_layout"
     again = SqlStore(store.url)
     assert current_revision(again.engine) == head_revision()
     again.close()

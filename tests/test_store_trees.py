@@ -185,3 +185,53 @@ def test_shared_prefix_is_not_reparsed(sqlite_store: SqlStore) -> None:
     by_id = {n.snapshot_id: n for n in nodes}
     full = moment_occurrences(by_id, child.id)
     assert full[0] is by_id[root.id].added[0] and full[2] is by_id[child.id].added[0]
+
+
+def _annotated(store: LogStore, moment_id: str) -> list[Snapshot]:
+    """A root with annotations, a child with other annotations, a grandchild with none."""
+    info = MomentInfo(moment_id=moment_id, created_at=T0)
+    root = Snapshot(Moment([Begin(), Participant("Customer", "hi")]), moment_id=moment_id,
+                    annotations_yaml="rating: 5\ntags: [greeting, short]\n")
+    child = Snapshot(Moment([*root.moment.occurrences, Self("hello")]), moment_id=moment_id,
+                     previous_snapshot_id=root.id,
+                     annotations_yaml="note: 'Customer: hi'\nreviewed: true\n")
+    plain = Snapshot(Moment([*child.moment.occurrences, Participant("Customer", "bye")]),
+                     moment_id=moment_id, previous_snapshot_id=child.id)
+    for s in (root, child, plain):
+        store.save_snapshot(s, info)
+    return [root, child, plain]
+
+
+def _check_annotations(nodes: list[TreeNode], snaps: list[Snapshot]) -> None:
+    by_id = {n.snapshot_id: n for n in nodes}
+    root, child, plain = (by_id[s.id] for s in snaps)
+    assert root.annotations_yaml == snaps[0].annotations_yaml
+    assert root.annotations == {"rating": 5, "tags": ["greeting", "short"]}
+    assert child.annotations == {"note": "Customer: hi", "reviewed": True}
+    assert plain.annotations_yaml == "" and plain.annotations == {}
+
+
+def test_annotations_come_through_tree_and_iter_trees(store: LogStore) -> None:
+    snaps = _annotated(store, "m-notes")
+    _save(store, "m-other", created=T0 + timedelta(minutes=1))  # a second moment, no notes
+    _check_annotations(store.tree("m-notes"), snaps)
+    got = {info.moment_id: nodes for info, nodes, _ in store.iter_trees(batch_size=1)}
+    _check_annotations(got["m-notes"], snaps)
+    assert all(n.annotations == {} for n in got["m-other"])
+
+
+def test_annotations_on_s3(s3_store: LogStore) -> None:
+    snaps = _annotated(s3_store, "m-s3notes")
+    _check_annotations(s3_store.tree("m-s3notes"), snaps)
+    (_, nodes, _), = s3_store.iter_trees()
+    _check_annotations(nodes, snaps)
+
+
+def test_tree_node_annotations_that_do_not_parse_read_as_empty() -> None:
+    def n(text: str) -> TreeNode:
+        return TreeNode("s", None, T0, 0, [], annotations_yaml=text)
+
+    assert TreeNode("s", None, T0, 0, []).annotations == {}  # old callers: no annotations
+    assert n("a: [1, 2\n").annotations == {}  # unclosed flow sequence
+    assert n("- just\n- a list\n").annotations == {}  # not a mapping
+    assert n("k: v\n").annotations == {"k": "v"}

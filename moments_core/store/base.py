@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import yaml
+
 from moments_core.mdl import Snapshot, now
+from moments_core.mdl.yamlio import load_yaml
 
 
 class StoreError(RuntimeError):
@@ -59,6 +62,19 @@ class TreeNode:
     kept: int  # occurrences kept from the parent
     added: list[Any]  # the occurrences this snapshot appends (typed Occurrence objects)
     children: list[str] = field(default_factory=list)
+    annotations_yaml: str = ""  # the snapshot's annotations, as written
+
+    @property
+    def annotations(self) -> dict[str, Any]:
+        """The annotations parsed: {} when there are none or they do not parse as a
+        YAML mapping."""
+        if not self.annotations_yaml:
+            return {}
+        try:
+            value = load_yaml(self.annotations_yaml)
+        except (yaml.YAMLError, RecursionError):
+            return {}
+        return value if isinstance(value, dict) else {}
 
 
 @dataclass(slots=True)

@@ -56,7 +56,8 @@ def tree_nodes(rows: Sequence[Row], added: Sequence[list[Occurrence]]) -> list[T
         parent = by_seq.get(r[PARENT]) if r[PARENT] is not None else None
         n = TreeNode(snapshot_id=decode_id(r[SID]),
                      parent_id=parent.snapshot_id if parent else None,
-                     timestamp=decode(r[TS], r[OFFSET]), kept=r[KEPT], added=occurrences)
+                     timestamp=decode(r[TS], r[OFFSET]), kept=r[KEPT], added=occurrences,
+                     annotations_yaml=r[ANNOTATIONS] or "")
         if parent is not None:
             parent.children.append(n.snapshot_id)
         by_seq[r[SEQ]] = n

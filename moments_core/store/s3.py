@@ -281,6 +281,7 @@ class S3Store(LogStore):
                 snapshot_id=r.snapshot_id, parent_id=r.parent_id,
                 timestamp=datetime.fromisoformat(r.timestamp), kept=r.kept,
                 added=parse_occurrences(r.added) if r.added else [],
+                annotations_yaml=r.annotations_yaml or "",
             )
             if r.parent_id in nodes:
                 nodes[r.parent_id].children.append(r.snapshot_id)

@@ -46,15 +46,19 @@ _ROW_COLS = (
     _S.utc_offset_s, _S.annotations_yaml, _S.kept, _S.added_count, _S.added,
 )
 # The path root -> snapshot in one query (ids, then the rows); SQLite and Postgres alike.
+# Each step names the moment as well as the seq: on Postgres (moment_pk, seq) is the
+# primary key and seq has no index of its own (revision 0003).
 _PATH_SQL = text(
-    "WITH RECURSIVE p(seq, parent_seq) AS ("
-    " SELECT seq, parent_seq FROM snapshots WHERE snapshot_id = :sid"
+    "WITH RECURSIVE p(moment_pk, seq, parent_seq) AS ("
+    " SELECT moment_pk, seq, parent_seq FROM snapshots WHERE snapshot_id = :sid"
     " UNION ALL"
-    " SELECT s.seq, s.parent_seq FROM snapshots s JOIN p ON s.seq = p.parent_seq)"
+    " SELECT s.moment_pk, s.seq, s.parent_seq FROM snapshots s"
+    " JOIN p ON s.moment_pk = p.moment_pk AND s.seq = p.parent_seq)"
     " SELECT s.moment_pk, s.seq, s.snapshot_id, s.parent_seq, s.previous_snapshot_id,"
     " s.ts_us, s.utc_offset_s, s.annotations_yaml, s.kept, s.added_count, s.added,"
     " m.moment_id"
-    " FROM p JOIN snapshots s ON s.seq = p.seq JOIN moments m ON m.pk = s.moment_pk"
+    " FROM p JOIN snapshots s ON s.moment_pk = p.moment_pk AND s.seq = p.seq"
+    " JOIN moments m ON m.pk = s.moment_pk"
     " ORDER BY s.seq"
 ).bindparams(bindparam("sid", type_=CompactId())).columns(snapshot_id=CompactId())
 _ROW_SELECT = f"SELECT {', '.join(c.name for c in _ROW_COLS)} FROM snapshots"  # noqa: S608

@@ -80,9 +80,16 @@ class SnapshotRow(SQLModel, table=True):
     """One snapshot, stored relative to its parent: ``kept`` occurrences of the parent's
     moment, then ``added`` (canonical MDL of the appended occurrences).
 
-    Compact on purpose (revision 0002): a chat turn adds one short line, so every byte of
-    per-row bookkeeping counts. The moment and the parent are integer keys, the timestamp
-    two integers, the snapshot's own id 16 bytes; the appended MDL is the only text.
+    Compact on purpose (revisions 0002 and 0003): a chat turn adds one short line, so
+    every byte of per-row bookkeeping counts. The moment and the parent are integer keys,
+    the timestamp two integers, the snapshot's own id 16 bytes; the appended MDL is the
+    only text. Columns are in the order Postgres stores them, widest first (no padding).
+
+    Keys differ by back end (revision 0003): on SQLite ``seq`` is the rowid (declared
+    here) and ``ix_snapshots_moment`` indexes ``(moment_pk, seq)``; on Postgres the
+    primary key itself is ``(moment_pk, seq)`` and there is no other index on them, so
+    every lookup by ``seq`` also names the moment. On both, ``seq`` comes from the
+    database (rowid, sequence) and is unique.
     """
 
     __tablename__ = "snapshots"
@@ -90,27 +97,28 @@ class SnapshotRow(SQLModel, table=True):
         PrimaryKeyConstraint("seq", name="pk_snapshots"),
         UniqueConstraint("snapshot_id", name="uq_snapshots_snapshot_id"),
         # A moment's rows in insertion order (parents first); children() also uses it,
-        # so the parent link needs no index of its own.
+        # so the parent link needs no index of its own. SQLite only: on Postgres the
+        # primary key is this index (revision 0003).
         Index("ix_snapshots_moment", "moment_pk", "seq"),
     )
 
+    # The timestamp as given: microseconds since the epoch (UTC) and its UTC offset.
+    ts_us: int = Field(sa_column=Column(BigInteger, nullable=False))
     # Insertion order: a parent is always stored before its children, so ordering by
     # seq gives "parents before children" and "oldest first" without comparing clocks.
     seq: int | None = Field(default=None, primary_key=True)
-    # 16 bytes for a UUID (see ids.py): stored twice, in the row and its unique index.
-    snapshot_id: str = Field(sa_column=Column(CompactId(), nullable=False))
     moment_pk: int = Field(
         sa_column=Column(Integer, ForeignKey("moments.pk", name="fk_snapshots_moment"),
                          nullable=False)
     )
     parent_seq: int | None = Field(default=None)  # the parent's seq (None: a root)
-    previous_snapshot_id: str | None = Field(default=None, max_length=64)  # as written
-    # The timestamp as given: microseconds since the epoch (UTC) and its UTC offset.
-    ts_us: int = Field(sa_column=Column(BigInteger, nullable=False))
     utc_offset_s: int = Field(default=0)
-    annotations_yaml: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     kept: int = Field(default=0)
     added_count: int = Field(default=0)
+    # 16 bytes for a UUID (see ids.py): stored twice, in the row and its unique index.
+    snapshot_id: str = Field(sa_column=Column(CompactId(), nullable=False))
+    previous_snapshot_id: str | None = Field(default=None, max_length=64)  # as written
+    annotations_yaml: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     added: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
