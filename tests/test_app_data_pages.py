@@ -127,3 +127,15 @@ def test_insights_numbers_and_page(chats: LogStore) -> None:
     charts = at.get("plotly_chart")
     assert len(charts) >= 6
     assert any("regenerated" in c.value for c in at.caption)
+
+
+def test_insights_fast_sql_rows_match_the_tree_walk(chats: LogStore) -> None:
+    """The SQL store's raw-row path and the generic tree walk give the same numbers."""
+    from moments_core.datasets import insights
+
+    fast = insights.collect(chats, insights.InsightFilters())
+    slow = insights.collect(chats, insights.InsightFilters(), fast=False)
+    cols = ["moment_id", "turns", "regenerations", "edits"]
+    assert fast.moments[cols].sort_values("moment_id").values.tolist() == \
+        slow.moments[cols].sort_values("moment_id").values.tolist()
+    assert sorted(fast.answers["chars"]) == sorted(slow.answers["chars"])

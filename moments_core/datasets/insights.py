@@ -9,8 +9,8 @@ which is all the page needs: who spoke, how long, regenerations, latency, tokens
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -59,6 +59,12 @@ class Insights:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+def _store_filters(filters: InsightFilters) -> dict[str, Any]:
+    return {"agent_kind": filters.agent_kind, "agent_id": filters.agent_id,
+            "agent_variant": filters.agent_variant, "since": filters.since,
+            "until": filters.until, "source": filters.source}
+
+
 def _rows_from_trees(store: LogStore, filters: InsightFilters) -> Iterator[StatRow]:
     for info, nodes, _ in store.iter_trees(
         agent_kind=filters.agent_kind, agent_id=filters.agent_id,
@@ -70,12 +76,19 @@ def _rows_from_trees(store: LogStore, filters: InsightFilters) -> Iterator[StatR
                           write_occurrences(list(n.added)), n.annotations_yaml)
 
 
-def stat_rows(store: LogStore, filters: InsightFilters) -> Iterable[StatRow]:
-    fast = getattr(store, "iter_stat_rows", None)
-    if callable(fast):
-        rows: Iterable[StatRow] = fast(filters)
-        return rows
-    return _rows_from_trees(store, filters)
+def stat_rows(store: LogStore, filters: InsightFilters, fast: bool = True
+              ) -> Iterator[tuple[str, object, object | None, str, str]]:
+    """(moment, node, parent, appended MDL, annotations) per snapshot. The SQL store
+    streams them raw (no MDL parsing); other stores (or ``fast=False``) walk the trees."""
+    raw = getattr(store, "iter_snapshot_texts", None) if fast else None
+    if callable(raw):
+        for mid, seq, parent, added, notes in raw(
+            **_store_filters(filters), containing=("Self: ", "Rejected: "),
+        ):
+            yield mid, seq, parent, added or "", notes or ""
+        return
+    for r in _rows_from_trees(store, filters):
+        yield r.moment_id, r.node, r.parent, r.added, r.annotations_yaml
 
 
 def variant_of(info: MomentInfo) -> str:
@@ -90,7 +103,7 @@ def _says_length(line: str, head: str) -> int:
     return max(0, len(body) - 2)
 
 
-def collect(store: LogStore, filters: InsightFilters) -> Insights:
+def collect(store: LogStore, filters: InsightFilters, fast: bool = True) -> Insights:
     infos = {
         s.info.moment_id: s.info
         for s in store.list_moments(
@@ -101,32 +114,44 @@ def collect(store: LogStore, filters: InsightFilters) -> Insights:
     }
     turns: Counter[str] = Counter()
     regenerations: Counter[str] = Counter()
-    children: dict[tuple[str, str], int] = defaultdict(int)
+    children: Counter[tuple[str, object]] = Counter()
     answers: list[tuple[str, str, str, int, float | None, float | None]] = []
     corpus: list[tuple[str, int]] = []
     scores: list[int] = []
-    for row in stat_rows(store, filters):
-        info = infos.get(row.moment_id)
-        if info is None:
+    variants = {mid: variant_of(info) for mid, info in infos.items()}
+    corpus_moments = {mid for mid, info in infos.items() if info.source == "corpus"}
+    # Branch points: the SQL store counts them itself (the rows below then hold only
+    # answers and roots); otherwise they are counted from every row's parent.
+    fork_counts = getattr(store, "fork_counts", None) if fast else None
+    count_children = not callable(fork_counts)
+    # The hot loop: plain tuples and locals only.
+    for mid, _node, parent, added, notes_yaml in stat_rows(store, filters, fast):
+        variant = variants.get(mid)
+        if variant is None:
             continue
-        if row.parent is not None:
-            children[(row.moment_id, row.parent)] += 1
-        notes = dict(_ANNOTATION.findall(row.annotations_yaml)) if row.annotations_yaml else {}
-        if row.parent is None and info.source == "corpus" and row.annotations_yaml:
-            utterances = len(_UTTERANCE.findall(row.annotations_yaml))
-            corpus.append((notes.get("subreddit", "(none)").strip("'\""), utterances))
-            scores.extend(int(s) for s in _SCORE.findall(row.annotations_yaml))
-        for line in row.added.split("\n"):
+        if parent is not None:
+            if count_children:
+                children[(mid, parent)] += 1
+        elif mid in corpus_moments and notes_yaml:
+            sub = dict(_ANNOTATION.findall(notes_yaml)).get("subreddit", "(none)")
+            corpus.append((sub.strip("'\""), len(_UTTERANCE.findall(notes_yaml))))
+            scores.extend(int(x) for x in _SCORE.findall(notes_yaml))
+        if "Self: " not in added and "Rejected: " not in added:
+            continue
+        notes = dict(_ANNOTATION.findall(notes_yaml)) if notes_yaml else {}
+        for line in added.split("\n"):
             if line.startswith("Self: "):
-                turns[row.moment_id] += 1
+                turns[mid] += 1
                 answers.append((
-                    variant_of(info), notes.get("provider", "?"), notes.get("model", "?"),
+                    variant, notes.get("provider", "?"), notes.get("model", "?"),
                     _says_length(line, "Self: "), _float(notes.get("latency_ms")),
                     _float(notes.get("tokens")),
                 ))
             elif line.startswith("Rejected: "):
-                regenerations[row.moment_id] += 1
+                regenerations[mid] += 1
     forks: Counter[str] = Counter()
+    if callable(fork_counts):
+        forks.update(fork_counts(**_store_filters(filters)))
     for (moment_id, _), n in children.items():
         if n > 1:
             forks[moment_id] += n - 1
@@ -168,7 +193,7 @@ def _feedback(store: LogStore, infos: dict[str, MomentInfo]) -> pd.DataFrame:
 
 
 def _all_feedback(store: LogStore, infos: dict[str, MomentInfo]) -> Iterator[Any]:
-    bulk = getattr(store, "iter_feedback", None)
+    bulk = getattr(store, "all_feedback", None)
     if callable(bulk):
         for fb in bulk():
             if fb.moment_id in infos:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
@@ -166,6 +167,18 @@ class MirroredStore(LogStore):
     ) -> Iterator[tuple[MomentInfo, Snapshot]]:
         return self.sql.iter_leaves(agent_kind, agent_id, agent_variant, since, until,
                                     include_deleted)
+
+    def iter_snapshot_texts(
+        self, **filters: Any
+    ) -> Iterator[tuple[str, int, int | None, str, str]]:
+        """Aggregate reads go to SQL, like every read."""
+        return self.sql.iter_snapshot_texts(**filters)
+
+    def all_feedback(self) -> list[Feedback]:
+        return self.sql.all_feedback()
+
+    def fork_counts(self, **filters: Any) -> dict[str, int]:
+        return self.sql.fork_counts(**filters)
 
     def iter_trees(
         self,

@@ -477,6 +477,68 @@ class SqlStore(LogStore):
                 yield (info, bulk.tree_nodes(rows[start:end], added[start:end]),
                        by_moment.get(info.moment_id, []))
 
+    def iter_snapshot_texts(
+        self,
+        agent_kind: str | None = None,
+        agent_id: str | None = None,
+        agent_variant: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        source: str | None = None,
+        containing: Sequence[str] = (),
+    ) -> Iterator[tuple[str, int, int | None, str, str]]:
+        """(moment id, seq, parent seq, appended MDL, annotations YAML) of every snapshot
+        of the matching moments, in one streamed query and without parsing anything: what
+        aggregate views (the Insights page) need over many thousands of conversations.
+        With ``containing``, only roots and snapshots whose MDL holds one of the strings."""
+        conds = self._moment_filter(agent_kind, agent_id, agent_variant, since, until, source,
+                                    False)
+        if containing:
+            conds.append(or_(_S.parent_seq.is_(None),
+                             *[_S.added.contains(c, autoescape=True) for c in containing]))
+        stmt = (
+            select(moments_t.c.moment_id, _S.seq, _S.parent_seq, _S.added, _S.annotations_yaml)
+            .join(moments_t, _S.moment_pk == moments_t.c.pk)
+            .where(and_(True, *conds))
+        )
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True).execute(stmt)
+            # Plain columns only (text and integers): read the driver's cursor directly,
+            # skipping SQLAlchemy's per-row objects, most of the time of such a scan.
+            cursor = result.cursor
+            try:
+                while batch := cursor.fetchmany(20_000):
+                    yield from batch
+            finally:
+                result.close()
+
+    def fork_counts(
+        self,
+        agent_kind: str | None = None,
+        agent_id: str | None = None,
+        agent_variant: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        source: str | None = None,
+    ) -> dict[str, int]:
+        """Per moment, how many snapshots start another branch: the sum over parents of
+        (children - 1), computed by the database."""
+        conds = self._moment_filter(agent_kind, agent_id, agent_variant, since, until, source,
+                                    False)
+        stmt = (
+            select(moments_t.c.moment_id,
+                   func.count(_S.parent_seq) - func.count(func.distinct(_S.parent_seq)))
+            .join(moments_t, _S.moment_pk == moments_t.c.pk)
+            .where(and_(True, *conds)).group_by(moments_t.c.moment_id)
+        )
+        with self.engine.connect() as conn:
+            return {str(mid): int(n) for mid, n in conn.execute(stmt) if n}
+
+    def all_feedback(self) -> list[Feedback]:
+        """Every feedback record in one query (for aggregate views)."""
+        with self.engine.connect() as conn:
+            return self._feedback(conn)
+
     def delete_moment(self, moment_id: str) -> None:
         with self._write() as conn, conn.begin():
             done = conn.execute(
