@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from moments_core.datasets.insights import InsightFilters, Insights, collect
@@ -74,8 +75,12 @@ with left:
 with right:
     a = data.answers
     if not a.empty:
-        st.plotly_chart(px.box(a, x="variant", y="chars", title="Answer length by variant"),
-                        key="c_len")
+        # Quartiles computed here: a box of every answer would ship them all to the browser.
+        q = a.groupby("variant")["chars"].quantile([0.0, 0.25, 0.5, 0.75, 1.0]).unstack()
+        box = go.Figure(go.Box(x=list(q.index), q1=q[0.25], median=q[0.5], q3=q[0.75],
+                               lowerfence=q[0.0], upperfence=q[1.0], name="characters"))
+        box.update_layout(title="Answer length by variant")
+        st.plotly_chart(box, key="c_len")
         st.caption("Characters per agent answer; spot variants that ramble or clam up.")
 
 left, right = st.columns(2)

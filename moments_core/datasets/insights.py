@@ -104,18 +104,21 @@ def _says_length(line: str, head: str) -> int:
 
 
 def collect(store: LogStore, filters: InsightFilters, fast: bool = True) -> Insights:
-    infos = {
-        s.info.moment_id: s.info
-        for s in store.list_moments(
-            agent_kind=filters.agent_kind, agent_id=filters.agent_id,
-            agent_variant=filters.agent_variant, since=filters.since, until=filters.until,
-            source=filters.source,
-        )
-    }
+    infos_fast = getattr(store, "moment_infos", None) if fast else None
+    if callable(infos_fast):
+        infos = {i.moment_id: i for i in infos_fast(**_store_filters(filters))}
+    else:
+        infos = {s.info.moment_id: s.info for s in store.list_moments(**_store_filters(filters))}
     turns: Counter[str] = Counter()
     regenerations: Counter[str] = Counter()
     children: Counter[tuple[str, object]] = Counter()
-    answers: list[tuple[str, str, str, int, float | None, float | None]] = []
+    # Answers, column by column (a frame from columns is much cheaper than from rows).
+    a_variant: list[str] = []
+    a_provider: list[str] = []
+    a_model: list[str] = []
+    a_chars: list[int] = []
+    a_latency: list[float | None] = []
+    a_tokens: list[float | None] = []
     corpus: list[tuple[str, int]] = []
     scores: list[int] = []
     variants = {mid: variant_of(info) for mid, info in infos.items()}
@@ -124,7 +127,9 @@ def collect(store: LogStore, filters: InsightFilters, fast: bool = True) -> Insi
     # answers and roots); otherwise they are counted from every row's parent.
     fork_counts = getattr(store, "fork_counts", None) if fast else None
     count_children = not callable(fork_counts)
-    # The hot loop: plain tuples and locals only.
+    no_notes: dict[str, str] = {}
+    # The hot loop (one pass over every answer of every conversation): plain tuples and
+    # locals only.
     for mid, _node, parent, added, notes_yaml in stat_rows(store, filters, fast):
         variant = variants.get(mid)
         if variant is None:
@@ -138,15 +143,22 @@ def collect(store: LogStore, filters: InsightFilters, fast: bool = True) -> Insi
             scores.extend(int(x) for x in _SCORE.findall(notes_yaml))
         if "Self: " not in added and "Rejected: " not in added:
             continue
-        notes = dict(_ANNOTATION.findall(notes_yaml)) if notes_yaml else {}
-        for line in added.split("\n"):
+        notes = dict(_ANNOTATION.findall(notes_yaml)) if notes_yaml else no_notes
+        for line in added.split("\n") if "\n" in added[:-1] else (added.rstrip("\n"),):
             if line.startswith("Self: "):
                 turns[mid] += 1
-                answers.append((
-                    variant, notes.get("provider", "?"), notes.get("model", "?"),
-                    _says_length(line, "Self: "), _float(notes.get("latency_ms")),
-                    _float(notes.get("tokens")),
-                ))
+                a_variant.append(variant)
+                a_chars.append(len(line) - 8 if line[6] != "(" else _says_length(line, "Self: "))
+                if notes:
+                    a_provider.append(notes.get("provider", "?"))
+                    a_model.append(notes.get("model", "?"))
+                    a_latency.append(_float(notes.get("latency_ms")))
+                    a_tokens.append(_float(notes.get("tokens")))
+                else:
+                    a_provider.append("?")
+                    a_model.append("?")
+                    a_latency.append(None)
+                    a_tokens.append(None)
             elif line.startswith("Rejected: "):
                 regenerations[mid] += 1
     forks: Counter[str] = Counter()
@@ -166,8 +178,11 @@ def collect(store: LogStore, filters: InsightFilters, fast: bool = True) -> Insi
     ], columns=["moment_id", "variant", "source", "day", "turns", "regenerations", "edits"])
     return Insights(
         moments=moments,
-        answers=pd.DataFrame(answers, columns=["variant", "provider", "model", "chars",
-                                               "latency_ms", "tokens"]),
+        answers=pd.DataFrame({
+            "variant": a_variant, "provider": a_provider, "model": a_model, "chars": a_chars,
+            "latency_ms": pd.array(a_latency, dtype="Float64"),
+            "tokens": pd.array(a_tokens, dtype="Float64"),
+        }),
         feedback=_feedback(store, infos),
         votes=_votes(store, infos),
         corpus=pd.DataFrame(corpus, columns=["subreddit", "thread_length"]),

@@ -180,6 +180,9 @@ class MirroredStore(LogStore):
     def fork_counts(self, **filters: Any) -> dict[str, int]:
         return self.sql.fork_counts(**filters)
 
+    def moment_infos(self, **filters: Any) -> list[MomentInfo]:
+        return self.sql.moment_infos(**filters)
+
     def iter_trees(
         self,
         agent_kind: str | None = None,

@@ -359,31 +359,52 @@ class SqlStore(LogStore):
     ) -> list[MomentSummary]:
         conds = self._moment_filter(agent_kind, agent_id, agent_variant, since, until, source,
                                     include_deleted)
-        # A leaf is a snapshot that is nobody's parent: count minus distinct parents.
-        counts = (
-            select(_S.moment_pk, func.count().label("n"),
-                   func.count(func.distinct(_S.parent_seq)).label("inner"),
-                   func.max(_S.ts_us).label("last"))
-            .group_by(_S.moment_pk).subquery()
-        )
-        stmt = (
-            select(moments_t, counts.c.n, counts.c.inner, counts.c.last)
-            .outerjoin(counts, counts.c.moment_pk == moments_t.c.pk)
-            .where(and_(True, *conds))
-            .order_by(moments_t.c.created_at.desc(), moments_t.c.moment_id)
-            .offset(offset)
+        page = (
+            select(moments_t).where(and_(True, *conds))
+            .order_by(moments_t.c.created_at.desc(), moments_t.c.moment_id).offset(offset)
         )
         if limit is not None:
-            stmt = stmt.limit(limit)
+            page = page.limit(limit)
         with self.engine.connect() as conn:
-            rows = list(conn.execute(stmt))
-        return [
-            MomentSummary(
-                info=info_from_row(r), snapshots=r.n or 0, leaves=(r.n or 0) - (r.inner or 0),
-                last_at=stamps.utc(r.last) if r.last is not None else None,
-            )
-            for r in rows
-        ]
+            rows = list(conn.execute(page))
+            # Counts only for the moments on this page, so a page stays cheap however many
+            # moments are stored. A leaf is a snapshot that is nobody's parent.
+            pks = [r.pk for r in rows]
+            counts: dict[int, tuple[int, int, int | None]] = {}
+            for chunk in range(0, len(pks), 900):
+                stmt = (
+                    select(_S.moment_pk, func.count(), func.count(func.distinct(_S.parent_seq)),
+                           func.max(_S.ts_us))
+                    .where(_S.moment_pk.in_(pks[chunk:chunk + 900])).group_by(_S.moment_pk)
+                )
+                for pk, n, inner, last in conn.execute(stmt):
+                    counts[pk] = (n, inner, last)
+        out = []
+        for r in rows:
+            n, inner, last = counts.get(r.pk, (0, 0, None))
+            out.append(MomentSummary(
+                info=info_from_row(r), snapshots=n, leaves=n - inner,
+                last_at=stamps.utc(last) if last is not None else None,
+            ))
+        return out
+
+    def moment_infos(
+        self,
+        agent_kind: str | None = None,
+        agent_id: str | None = None,
+        agent_variant: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        source: str | None = None,
+    ) -> list[MomentInfo]:
+        """Every matching (not deleted) moment's info, without counting its snapshots."""
+        conds = self._moment_filter(agent_kind, agent_id, agent_variant, since, until, source,
+                                    False)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(moments_t).where(and_(True, *conds)).order_by(moments_t.c.created_at)
+            ).all()
+        return [info_from_row(r) for r in rows]
 
     def _moment_batches(
         self, conds: list[Any], batch_size: int
