@@ -36,9 +36,12 @@ def _last_self(occurrences: list[Occurrence]) -> tuple[int, Self] | None:
 
 def pairs_of(tree: TreeView, conversations: list[Conversation], ctx: ExportContext
              ) -> Iterator[Pair]:
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, int, str]] = set()
 
-    def fresh(key: tuple[str, str, str]) -> bool:
+    def fresh(prompt: list[Occurrence], chosen: str, rejected: str) -> bool:
+        """Each pair once, whichever sources found it (a regenerate that was also
+        thumbed up and down is one pair, not two)."""
+        key = (chosen, rejected, len(prompt), prompt[-1].to_mdl() if prompt else "")
         if key in seen:
             return False
         seen.add(key)
@@ -55,7 +58,7 @@ def pairs_of(tree: TreeView, conversations: list[Conversation], ctx: ExportConte
                 continue
             chosen = occ[nxt]
             assert isinstance(chosen, Self)
-            if fresh((conv.origins[nxt], o.says, "a")):
+            if fresh(occ[:i], chosen.says, o.says):
                 yield Pair(occ[:i], chosen.says, o.says, "rejected")
 
     exported = {sid for c in conversations for sid in tree.path_ids(c.snapshot_id)}
@@ -80,7 +83,7 @@ def pairs_of(tree: TreeView, conversations: list[Conversation], ctx: ExportConte
         w, lo = _last_self(win_occ), _last_self(lose_occ)
         if w is None or lo is None or w[1].says == lo[1].says:
             continue
-        if fresh((winner, loser, "b")):
+        if fresh(win_occ[: w[0]], w[1].says, lo[1].says):
             yield Pair(win_occ[: w[0]], w[1].says, lo[1].says, "vote")
 
     # (c) siblings: one answer thumbed up, another thumbed down, same parent.
@@ -97,9 +100,9 @@ def pairs_of(tree: TreeView, conversations: list[Conversation], ctx: ExportConte
                 continue
             (ups if thumbs > 0 else downs).append((kid, answer[1]))
         prompt = tree.occurrences(sid)
-        for up_id, up in ups:
-            for down_id, down in downs:
-                if up.says != down.says and fresh((up_id, down_id, "c")):
+        for _, up in ups:
+            for _, down in downs:
+                if up.says != down.says and fresh(prompt, up.says, down.says):
                     yield Pair(prompt, up.says, down.says, "thumbs")
 
 
