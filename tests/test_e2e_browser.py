@@ -127,6 +127,11 @@ def test_chat_then_editor_then_compare_in_a_real_browser(dashboard: str, browser
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "insights.png"), full_page=True)
 
+    for path, heading in (("corpora", "Corpora"), ("finetune", "Fine-tune")):
+        page.goto(f"{dashboard}/{path}", wait_until="domcontentloaded")
+        expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / f"{path}.png"), full_page=True)
+
     page.goto(f"{dashboard}/mdl", wait_until="domcontentloaded")
     expect(page.get_by_role("heading", name="MDL playground")).to_be_visible(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "mdl.png"), full_page=True)
