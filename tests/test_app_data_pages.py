@@ -72,6 +72,12 @@ def test_conversations_table_tree_path_feedback_and_delete(chats: LogStore) -> N
     next(b for b in at.button if b.label == "Delete this moment").click().run()
     assert len(at.dataframe[0].value) == 1
     assert chats.get_moment(branched).deleted
+    at.toggle(key="conv_deleted").set_value(True).run()
+    assert len(at.dataframe[0].value) == 2
+
+    at.selectbox(key="conv_source").set_value("compare").run()
+    assert at.dataframe[0].value.empty
+    assert any("No conversations match" in i.value for i in at.info)
 
 
 def test_datasets_preview_count_and_download(chats: LogStore) -> None:

@@ -119,6 +119,8 @@ def test_chat_then_editor_then_compare_in_a_real_browser(dashboard: str, browser
 
     page.goto(f"{dashboard}/datasets", wait_until="domcontentloaded")
     expect(page.get_by_role("heading", name="First rows")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("button", name="Prepare download")).to_be_visible(timeout=60_000)
+    expect(page.locator('[data-testid="stMetricValue"]').first).to_be_visible(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "datasets.png"), full_page=True)
 
     page.goto(f"{dashboard}/insights", wait_until="domcontentloaded")
@@ -127,9 +129,11 @@ def test_chat_then_editor_then_compare_in_a_real_browser(dashboard: str, browser
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "insights.png"), full_page=True)
 
-    for path, heading in (("corpora", "Corpora"), ("finetune", "Fine-tune")):
+    for path, heading, button in (("corpora", "Corpora", "Run"),
+                                  ("finetune", "Fine-tune", "Start fine-tuning")):
         page.goto(f"{dashboard}/{path}", wait_until="domcontentloaded")
         expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=60_000)
+        expect(page.get_by_role("button", name=button)).to_be_visible(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / f"{path}.png"), full_page=True)
 
     page.goto(f"{dashboard}/mdl", wait_until="domcontentloaded")
