@@ -9,6 +9,7 @@ import typer
 from tqdm import tqdm
 
 from .agent_target import AgentTarget, load_target
+from .parallel import default_workers
 from .reddit_threads import ThreadOptions
 from .run import Conversion, Result, to_csv, to_store
 from .seed_csv import default_s3_url
@@ -111,10 +112,14 @@ def reddit(
     limit: int | None = typer.Option(None, help="stop after this many threads"),
     no_trace: bool = typer.Option(False, "--no-trace",
                                   help="CSV: leave out the Context holding the source ids"),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1,
+        help="CSV from a folder: processes at once (default: min(2, CPUs); 1: one process)"),
 ) -> None:
     """Every root-to-leaf path of each post's reply tree becomes one moment."""
     conv = Conversion("reddit", path=path, limit=limit, trace=not no_trace,
-                      options=_options(min_score, min_turns, max_turns, subreddit))
+                      options=_options(min_score, min_turns, max_turns, subreddit),
+                      workers=workers if workers is not None else default_workers())
     _run(conv, name, kind, agent_id, variant, out, to_store_flag, db, "B", True)
 
 

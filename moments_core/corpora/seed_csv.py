@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tarfile
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -20,6 +20,10 @@ from .stats import ConversionStats
 from .thread import END_OF_TEXT, Thread
 
 COLUMN = "conversation"
+HEADER = f"{COLUMN}\n"
+
+Fill = Callable[[Path], None]
+"""Writes the whole CSV (header included) to the given, already existing, path."""
 
 
 def default_s3_url(name: str, settings: Settings | None = None) -> str:
@@ -29,12 +33,16 @@ def default_s3_url(name: str, settings: Settings | None = None) -> str:
     return f"s3://{bucket}/generated-datasets/from-{name}.csv.tar.gz"
 
 
-def _csv_rows(
-    threads: Iterable[Thread], f: TextIO, init_mdl: str, stats: ConversionStats, trace: bool
+def csv_rows(
+    threads: Iterable[Thread], f: TextIO, init_mdl: str, stats: ConversionStats, trace: bool,
+    *, header: bool = True,
 ) -> None:
+    """The rows (and, with ``header``, the header line) to ``f``; the parallel path writes
+    headerless parts that are then concatenated."""
     # RFC 4180 by hand: every field quoted, quotes doubled. The csv module does the same
     # character by character and was most of the run time; str.replace is a C loop.
-    f.write(f"{COLUMN}\n")
+    if header:
+        f.write(HEADER)
     init = init_mdl if init_mdl.endswith("\n") else init_mdl + "\n"
     head = '"' + (init + "\n").replace('"', '""')
     tail = END_OF_TEXT + '"\n'
@@ -44,11 +52,33 @@ def _csv_rows(
         stats.threads_written += 1
 
 
+def open_csv(path: str | Path, *, append: bool = False) -> TextIO:
+    if append:
+        return open(path, "a", encoding="utf-8", newline="", buffering=1 << 20)
+    return open(path, "w", encoding="utf-8", newline="", buffering=1 << 20)
+
+
+def _rows_fill(
+    threads: Iterable[Thread], init_mdl: str, stats: ConversionStats, trace: bool
+) -> Fill:
+    def fill(path: Path) -> None:
+        with open_csv(path) as f:
+            csv_rows(threads, f, init_mdl, stats, trace)
+
+    return fill
+
+
 def write_csv_file(
     threads: Iterable[Thread], path: str | Path, init_mdl: str, stats: ConversionStats,
     *, trace: bool = True,
 ) -> Path:
     """Write ``path`` (.csv, or .tar.gz holding the .csv); a partial file never remains."""
+    return fill_csv_file(_rows_fill(threads, init_mdl, stats, trace), path)
+
+
+def fill_csv_file(fill: Fill, path: str | Path) -> Path:
+    """``fill`` writes the CSV; it lands at ``path`` (.csv, or .tar.gz holding it) only
+    when complete."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     packed = path.name.endswith(".tar.gz")
@@ -58,9 +88,9 @@ def write_csv_file(
     fd, tmp_name = tempfile.mkstemp(prefix=".part-", suffix=".csv", dir=path.parent)
     tmp = Path(tmp_name)
     os.chmod(fd, 0o644)  # mkstemp makes it private; the dataset is an ordinary file
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="", buffering=1 << 20) as f:
-            _csv_rows(threads, f, init_mdl, stats, trace)
+        fill(tmp)
         if packed:
             tar_tmp = tmp.with_suffix(".tar.gz")
             try:
@@ -90,11 +120,15 @@ def write_seed(
     *, trace: bool = True, settings: Settings | None = None,
 ) -> str:
     """Write to a local path or an ``s3://`` URL; returns where it went."""
+    return place_seed(_rows_fill(threads, init_mdl, stats, trace), dest, settings=settings)
+
+
+def place_seed(fill: Fill, dest: str | Path, *, settings: Settings | None = None) -> str:
+    """``fill``'s CSV to a local path or an ``s3://`` URL; returns where it went."""
     dest = str(dest)
     if not dest.startswith("s3://"):
-        return str(write_csv_file(threads, dest, init_mdl, stats, trace=trace))
+        return str(fill_csv_file(fill, dest))
     with tempfile.TemporaryDirectory(prefix="moments-seed-") as tmp:
-        local = write_csv_file(threads, Path(tmp) / dest.rsplit("/", 1)[-1], init_mdl, stats,
-                               trace=trace)
+        local = fill_csv_file(fill, Path(tmp) / dest.rsplit("/", 1)[-1])
         upload(local, dest, settings)
     return dest
