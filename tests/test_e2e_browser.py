@@ -103,7 +103,7 @@ def test_chat_then_editor_then_compare_in_a_real_browser(dashboard: str, browser
 
     page.goto(f"{dashboard}/editor", wait_until="domcontentloaded")
     expect(page.get_by_role("heading", name="Prompt editor")).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("Valid MDL")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Valid MDL").first).to_be_visible(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "editor.png"), full_page=True)
 
     page.goto(f"{dashboard}/compare", wait_until="domcontentloaded")
@@ -125,7 +125,7 @@ def test_chat_then_editor_then_compare_in_a_real_browser(dashboard: str, browser
 
     page.goto(f"{dashboard}/insights", wait_until="domcontentloaded")
     expect(page.get_by_role("heading", name="Insights")).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("Agent turns")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Agent turns").first).to_be_visible(timeout=60_000)
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "insights.png"), full_page=True)
 
