@@ -35,7 +35,7 @@ run: $(VENV)/.deps-run
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
 
 test: $(VENV)/.deps-dev system-deps
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=10
 
 lint: $(VENV)/.deps-dev
 	$(VENV)/bin/ruff check .
