@@ -7,7 +7,7 @@ Providers know nothing about MDL or agents; the runtime renders the moment into 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -125,3 +125,19 @@ class StopCutter:
     def flush(self) -> str:
         out, self._held = ("" if self.done else self._held), ""
         return out
+
+
+def cut_at_stops(pieces: Iterable[str | None], stops: list[str]) -> Iterator[str]:
+    """The text of a stream up to its first stop sequence; stops reading there."""
+    cutter = StopCutter(stops)
+    for piece in pieces:
+        if not piece:
+            continue
+        out = cutter.feed(piece)
+        if out:
+            yield out
+        if cutter.done:
+            return
+    rest = cutter.flush()
+    if rest:
+        yield rest

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .base import GenerationParams, Prompt, Provider, StopCutter, all_stops
+from .base import GenerationParams, Prompt, Provider, all_stops, cut_at_stops
 from .errors import MissingKeyError, ProviderError, TransientProviderError, scrub
 
 KEY_ENV = "CO_API_KEY"
@@ -56,21 +56,12 @@ class CohereProvider(Provider):
             args["stop_sequences"] = stops[:5]
         if params.seed is not None:
             args["seed"] = params.seed
-        cutter = StopCutter(stops)
         try:
-            for event in client.chat_stream(**args):
-                if getattr(event, "type", "") != "content-delta":
-                    continue
-                text = _delta_text(event)
-                if text:
-                    out = cutter.feed(text)
-                    if out:
-                        yield out
-                    if cutter.done:
-                        break
-            rest = cutter.flush()
-            if rest:
-                yield rest
+            yield from cut_at_stops(
+                (_delta_text(event) for event in client.chat_stream(**args)
+                 if getattr(event, "type", "") == "content-delta"),
+                stops,
+            )
         except httpx.TimeoutException as err:
             raise TransientProviderError(f"cohere: timed out after {params.timeout:g}s") from err
         except httpx.TransportError as err:

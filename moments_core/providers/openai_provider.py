@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
-from .base import GenerationParams, Prompt, Provider, StopCutter, all_stops
+from .base import GenerationParams, Prompt, Provider, all_stops, cut_at_stops
 from .errors import MissingKeyError, ProviderError, TransientProviderError, scrub
 
 KEY_ENV = "OPENAI_API_KEY"
@@ -71,7 +71,6 @@ class OpenAIProvider(Provider):
             args["stop"] = stops[:4]
         if params.seed is not None:
             args["seed"] = params.seed
-        cutter = StopCutter(stops)
         try:
             if prompt.mode == "chat":
                 messages: list[dict[str, str]] = []
@@ -82,29 +81,11 @@ class OpenAIProvider(Provider):
                         msg["name"] = name
                     messages.append(msg)
                 response = client.chat.completions.create(messages=messages, **args)
-                for chunk in response:
-                    if chunk.choices:
-                        text = chunk.choices[0].delta.content
-                        if text:
-                            out = cutter.feed(text)
-                            if out:
-                                yield out
-                            if cutter.done:
-                                break
+                pieces = (c.choices[0].delta.content for c in response if c.choices)
             else:
                 response = client.completions.create(prompt=prompt.text, **args)
-                for chunk in response:
-                    if chunk.choices:
-                        text = chunk.choices[0].text
-                        if text:
-                            out = cutter.feed(text)
-                            if out:
-                                yield out
-                            if cutter.done:
-                                break
-            rest = cutter.flush()
-            if rest:
-                yield rest
+                pieces = (c.choices[0].text for c in response if c.choices)
+            yield from cut_at_stops(pieces, stops)
         except openai.APITimeoutError as err:
             raise TransientProviderError(f"openai: timed out after {params.timeout:g}s") from err
         except openai.APIConnectionError as err:
