@@ -20,6 +20,7 @@ RUN pip install -r requirements.txt
 COPY moments_core ./moments_core
 COPY app.py ./
 COPY pages ./pages
+COPY dashboard ./dashboard
 COPY configs ./configs
 RUN pip install --no-deps -e .
 

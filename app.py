@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import password_gate, sidebar
+from dashboard.common import password_gate, sidebar
 
 st.set_page_config(page_title="Moments", page_icon=":material/chat:", layout="wide")
 

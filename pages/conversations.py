@@ -12,7 +12,7 @@ from moments_core.datasets.feedback import moment_ratings
 from moments_core.mdl import Participant, Self
 from moments_core.store import Feedback, MomentSummary
 from moments_core.store.tree_dot import node_label, tree_dot
-from pages.common import name_of, store, variant_keys
+from dashboard.common import name_of, store, variant_keys
 
 PAGE_SIZE = 25
 ALL = "all"

@@ -11,7 +11,7 @@ import streamlit as st
 
 from moments_core.datasets import FORMATS, ExportFilters, ExportSummary, get_format, preview
 from moments_core.datasets.export import default_s3_key, export_dataset, render_bytes
-from pages.common import name_of, settings, store, variant_keys
+from dashboard.common import name_of, settings, store, variant_keys
 
 ALL = "all"
 

@@ -19,7 +19,7 @@ from moments_core.agents.editor import (
     save_version,
 )
 from moments_core.mdl.display import occurrence_rows
-from pages.common import VARIANT, config_for, name_of, selected_key, store
+from dashboard.common import VARIANT, config_for, name_of, selected_key, store
 
 PROVIDERS = ["local", "transformers", "openai", "cohere", "instant"]
 

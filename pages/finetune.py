@@ -16,7 +16,7 @@ from moments_core.datasets import ExportFilters
 from moments_core.finetune import METHODS, FinetuneRequest, JobStatus, TrainSettings, get_job
 from moments_core.finetune.base_model import models_dir
 from moments_core.finetune.jobs import running_jobs, start_job
-from pages.common import Key, name_of, selected_key, store, variant_keys
+from dashboard.common import Key, name_of, selected_key, store, variant_keys
 
 JOB = "finetune_job"
 FROM_STORE, FROM_FILE = "Logged conversations of a variant", "An exported file"

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from moments_core.datasets.insights import InsightFilters, Insights, collect
-from pages.common import name_of, store, variant_keys
+from dashboard.common import name_of, store, variant_keys
 
 ALL = "all"
 

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from moments_core.mdl import Begin, Context, Moment, Participant, Self, Snapshot, parse_snapshot
 from moments_core.store.base import Feedback, LogStore, MomentInfo, NotFound, StoreError
-from moments_core.store.migrate import current_revision, head_revision
+from moments_core.store.migrate import current_revisions, head_revisions
 from moments_core.store.sql import SqlStore
 from moments_core.store.synthetic import agent_info
 from tests.fixtures_store import ConversationFactory
@@ -191,9 +191,9 @@ def test_config_versions(store: LogStore) -> None:
 
 def test_migrations_run_on_open_and_are_a_no_op_after(store: LogStore) -> None:
     assert isinstance(store, SqlStore)
-    assert current_revision(store.engine) == head_revision() == "0003_pg_snapshot_layout"
+    assert current_revisions(store.engine) == head_revisions()
     again = SqlStore(store.url)
-    assert current_revision(again.engine) == head_revision()
+    assert current_revisions(again.engine) == head_revisions()
     again.close()
 
 

@@ -22,10 +22,22 @@ def alembic_config() -> Config:
     return cfg
 
 
+def head_revisions() -> frozenset[str]:
+    """Every head: features that add tables independently (eval runs, the OpenAI path
+    index, ...) may branch from the same parent; ``upgrade`` applies all of them."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The single head, for callers that expect a linear history."""
+    heads = head_revisions()
+    assert len(heads) == 1, f"migration history has several heads: {sorted(heads)}"
+    return next(iter(heads))
+
+
+def current_revisions(engine: Engine) -> frozenset[str]:
+    with engine.connect() as conn:
+        return frozenset(MigrationContext.configure(conn).get_current_heads())
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -36,13 +48,13 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine) -> None:
     """Bring the schema to head. Safe when several processes open a new database at once:
     the migration runs inside a write lock (SQLite) or an advisory lock (Postgres)."""
-    head = head_revision()
-    if current_revision(engine) == head:
+    heads = head_revisions()
+    if current_revisions(engine) == heads:
         return  # the common case: no lock, no Alembic machinery
     cfg = alembic_config()
     with engine.connect().execution_options(**WRITE) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-        if MigrationContext.configure(conn).get_current_revision() != head:
+        if frozenset(MigrationContext.configure(conn).get_current_heads()) != heads:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")

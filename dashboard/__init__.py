@@ -1,0 +1,1 @@
+"""Dashboard helpers shared by the pages (sidebar, session keys, store access); not pages."""
