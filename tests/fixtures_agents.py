@@ -75,9 +75,10 @@ def _openai_body(path: str, model: str, text: str) -> dict[str, Any]:
     }
 
 
-def _openai_events(path: str, model: str, text: str) -> Iterator[str]:
+def _openai_events(path: str, model: str, text: str, usage: bool = False) -> Iterator[str]:
     chat = path.endswith("/chat/completions")
-    for i, piece in enumerate(_chunks(text)):
+    pieces = _chunks(text)
+    for i, piece in enumerate(pieces):
         if chat:
             delta: dict[str, Any] = {"content": piece}
             if i == 0:
@@ -87,8 +88,16 @@ def _openai_events(path: str, model: str, text: str) -> Iterator[str]:
         else:
             choice = {"index": 0, "text": piece, "finish_reason": None, "logprobs": None}
             kind = "text_completion"
+        if i == len(pieces) - 1:
+            choice["finish_reason"] = "stop"
         event = {"id": "cmpl-1", "object": kind, "created": 0, "model": model,
                  "choices": [choice]}
+        yield f"data: {json.dumps(event)}\n\n"
+    if usage:  # stream_options.include_usage: one last chunk with the counts, no choices
+        counts = {"prompt_tokens": 10, "completion_tokens": len(pieces),
+                  "total_tokens": 10 + len(pieces)}
+        event = {"id": "cmpl-1", "object": kind, "created": 0, "model": model,
+                 "choices": [], "usage": counts}
         yield f"data: {json.dumps(event)}\n\n"
     yield "data: [DONE]\n\n"
 
@@ -173,7 +182,8 @@ def _handler(server: FakeModelServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("connection", "close")
             self.end_headers()
             events = _cohere_events(server.reply) if cohere else \
-                _openai_events(self.path, model, server.reply)
+                _openai_events(self.path, model, server.reply,
+                               bool((body.get("stream_options") or {}).get("include_usage")))
             for event in events:
                 self.wfile.write(event.encode())
                 self.wfile.flush()

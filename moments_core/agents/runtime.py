@@ -35,13 +35,19 @@ from moments_core.mdl import (
     Snapshot,
     new_id,
 )
-from moments_core.providers import Prompt, Provider, ProviderError, TransientProviderError
+from moments_core.providers import (
+    Prompt,
+    Provider,
+    ProviderError,
+    TransientProviderError,
+    Usage,
+)
 from moments_core.settings import Settings
 from moments_core.store.base import LogStore, MomentInfo
 
 from .config import AgentConfig
 from .registry import default_key, load_agent_config
-from .render import render
+from .render import Budget, render
 from .repair import DisplayFilter, EmptyAnswer, parse_answer
 from .retry import RetryPolicy
 
@@ -72,6 +78,8 @@ class TurnResult:
     attempts: int = 1
     seconds: float = 0.0
     first_chunk_seconds: float | None = None
+    usage: Usage | None = None  # the answering call's own counts
+    left_out: int = 0  # occurrences windowed out of the prompt
 
 
 TurnEvent = str | TurnResult
@@ -182,8 +190,16 @@ class Agent:
             self._after(result)
 
     def render(self, occurrences: Sequence[Occurrence]) -> Prompt:
+        """The prompt, windowed to what the provider's context holds (by its tokenizer
+        where it has one, else by ``max_prompt_chars``)."""
+        limit = self.provider.prompt_budget(self.config.params)
+        budget = None if limit is None else Budget(
+            limit, self.provider.count_tokens,
+            # a chat template wraps each message in role markers; completion adds a newline
+            per_line=6 if self.config.mode == "chat" else 1,
+        )
         return render(occurrences, self.config.mode, self.config.participant,
-                      self.provider.max_prompt_chars)
+                      self.provider.max_prompt_chars, budget=budget)
 
     # --- turns ------------------------------------------------------------------------
     def respond(
@@ -268,8 +284,9 @@ class Agent:
             attempt += 1
             parts: list[str] = []
             display = DisplayFilter()
+            call = self.provider.generate(prompt, self.config.params)
             try:
-                for chunk in self.provider.stream(prompt, self.config.params):
+                for chunk in call:
                     if first is None:
                         first = time.perf_counter() - started
                     parts.append(chunk)
@@ -294,14 +311,20 @@ class Agent:
         answer = self._child(parent, [*added, parsed.occurrence], repaired=parsed.repaired)
         # What the insights page charts: which model answered, how fast, how long.
         seconds = time.perf_counter() - started
+        usage = call.usage
         answer.annotations = {
             **answer.annotations,
             "provider": self.config.provider,
             "model": self.config.model,
             "latency_ms": round(seconds * 1000, 1),
             **({"first_token_ms": round(first * 1000, 1)} if first is not None else {}),
-            **({"tokens": self.provider.last_completion_tokens}
-               if self.provider.last_completion_tokens is not None else {}),
+            **({"tokens": usage.completion_tokens}
+               if usage.completion_tokens is not None else {}),
+            **({"prompt_tokens": usage.prompt_tokens}
+               if usage.prompt_tokens is not None else {}),
+            **({"finish_reason": usage.finish_reason} if usage.finish_reason else {}),
+            # how many occurrences the prompt window left out (0: the whole moment)
+            **({"left_out": prompt.left_out} if prompt.left_out else {}),
         }
         self._save(answer)
         result = TurnResult(
@@ -314,6 +337,8 @@ class Agent:
             attempts=attempt,
             seconds=time.perf_counter() - started,
             first_chunk_seconds=first,
+            usage=usage,
+            left_out=prompt.left_out,
         )
         self.after(result)
         yield result

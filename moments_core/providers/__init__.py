@@ -9,7 +9,16 @@
 Heavy packages (llama_cpp, torch, openai, cohere) are imported only when used.
 """
 
-from .base import GenerationParams, Message, Mode, Prompt, Provider, StopCutter
+from .base import (
+    Completion,
+    GenerationParams,
+    Message,
+    Mode,
+    Prompt,
+    Provider,
+    StopCutter,
+    Usage,
+)
 from .errors import (
     MissingKeyError,
     ProviderError,
@@ -21,6 +30,7 @@ from .instant import InstantProvider
 
 __all__ = [
     "PROVIDERS",
+    "Completion",
     "GenerationParams",
     "InstantProvider",
     "Message",
@@ -32,5 +42,6 @@ __all__ = [
     "ProviderUnavailable",
     "StopCutter",
     "TransientProviderError",
+    "Usage",
     "make_provider",
 ]

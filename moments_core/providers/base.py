@@ -6,6 +6,7 @@ Providers know nothing about MDL or agents; the runtime renders the moment into 
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class Prompt:
     messages: tuple[Message, ...] = ()
     text: str = ""
     stop: tuple[str, ...] = field(default_factory=tuple)
+    #: Occurrences of the moment the renderer left out to fit the model's context.
+    left_out: int = 0
 
     def as_text(self) -> str:
         """The prompt as plain text, for back ends that have no chat roles."""
@@ -67,25 +70,89 @@ class Prompt:
         return "\n".join(lines) + "\nSelf:"
 
 
-class Provider(ABC):
-    """A model back end. ``stream`` yields text as it arrives; ``complete`` joins it.
+@dataclass(slots=True)
+class Usage:
+    """What one model call cost, kept with that call (never on the shared provider, which
+    serves several turns at once). ``None``: the back end does not tell."""
 
-    Implementations raise ``TransientProviderError`` for what is worth retrying
-    (timeouts, rate limits, 5xx) and ``ProviderError`` for the rest; the runtime retries.
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str | None = None  # "stop", "length", ... as the back end names it
+    latency_ms: float | None = None  # the whole call, first byte asked to last chunk
+    first_token_ms: float | None = None
+
+
+class Completion:
+    """One call's result, as ``llm`` keeps a ``Response``: iterate it (once) for the text
+    chunks as they stream; afterwards ``usage`` is complete and ``text`` is the answer."""
+
+    def __init__(self, chunks: Iterator[str], usage: Usage) -> None:
+        self._chunks = chunks
+        self.usage = usage
+        self._parts: list[str] = []
+        self._done = False
+
+    def __iter__(self) -> Iterator[str]:
+        if self._done:
+            yield from self._parts
+            return
+        started = time.perf_counter()
+        try:
+            for chunk in self._chunks:
+                if self.usage.first_token_ms is None:
+                    self.usage.first_token_ms = round((time.perf_counter() - started) * 1000, 1)
+                self._parts.append(chunk)
+                yield chunk
+        finally:
+            self._done = True
+            self.usage.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+
+    @property
+    def text(self) -> str:
+        if not self._done:
+            for _ in self:
+                pass
+        return "".join(self._parts)
+
+
+class Provider(ABC):
+    """A model back end. ``generate`` starts one call and returns its ``Completion``.
+
+    Implementations write ``stream_into``: yield the text, fill the call's ``Usage``, and
+    raise ``TransientProviderError`` for what is worth retrying (timeouts, rate limits, 5xx)
+    and ``ProviderError`` for the rest; the runtime retries. A provider object is shared by
+    concurrent turns, so it keeps no per-call state.
     """
 
     name: str = "provider"
     #: Roughly how many prompt characters fit the model's context; ``None``: no limit known.
     max_prompt_chars: int | None = None
-    #: Tokens the last ``stream`` produced, where the back end tells (None: unknown).
-    last_completion_tokens: int | None = None
 
     @abstractmethod
+    def stream_into(self, prompt: Prompt, params: GenerationParams, usage: Usage) -> Iterator[str]:
+        """Yield the answer's text in chunks, stopping at any of ``prompt.stop``; record
+        the call's token counts and finish reason in ``usage``."""
+
+    def generate(self, prompt: Prompt, params: GenerationParams) -> Completion:
+        usage = Usage()
+        return Completion(self.stream_into(prompt, params, usage), usage)
+
     def stream(self, prompt: Prompt, params: GenerationParams) -> Iterator[str]:
-        """Yield the answer's text in chunks, stopping at any of ``prompt.stop``."""
+        """The text only (the usage is dropped)."""
+        yield from self.generate(prompt, params)
 
     def complete(self, prompt: Prompt, params: GenerationParams) -> str:
-        return "".join(self.stream(prompt, params))
+        return self.generate(prompt, params).text
+
+    def prompt_budget(self, params: GenerationParams) -> int | None:
+        """How many prompt tokens fit beside the answer; ``None``: no tokenizer, so the
+        renderer falls back to ``max_prompt_chars``."""
+        return None
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes by this model's tokenizer (only asked when
+        ``prompt_budget`` gives a budget)."""
+        return max(1, len(text) // 3)
 
 
 def all_stops(prompt: Prompt, params: GenerationParams) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .base import GenerationParams, Prompt, Provider, all_stops, cut_at_stops
+from .base import GenerationParams, Prompt, Provider, Usage, all_stops, cut_at_stops
 from .errors import MissingKeyError, ProviderError, TransientProviderError, scrub
 
 KEY_ENV = "CO_API_KEY"
@@ -31,7 +31,7 @@ class CohereProvider(Provider):
         self.base_url = base_url
         self._key = api_key
 
-    def stream(self, prompt: Prompt, params: GenerationParams) -> Iterator[str]:
+    def stream_into(self, prompt: Prompt, params: GenerationParams, usage: Usage) -> Iterator[str]:
         import cohere
         import httpx
         from cohere.core.api_error import ApiError
@@ -57,11 +57,7 @@ class CohereProvider(Provider):
         if params.seed is not None:
             args["seed"] = params.seed
         try:
-            yield from cut_at_stops(
-                (_delta_text(event) for event in client.chat_stream(**args)
-                 if getattr(event, "type", "") == "content-delta"),
-                stops,
-            )
+            yield from cut_at_stops(_texts(client.chat_stream(**args), usage), stops)
         except httpx.TimeoutException as err:
             raise TransientProviderError(f"cohere: timed out after {params.timeout:g}s") from err
         except httpx.TransportError as err:
@@ -77,6 +73,26 @@ class CohereProvider(Provider):
     def _message(self, body: Any) -> str:
         text = body.get("message", "") if isinstance(body, dict) else str(body or "")
         return scrub(str(text) or "no detail", self._key)
+
+
+def _texts(events: Any, usage: Usage) -> Iterator[str]:
+    """The text of the ``content-delta`` events; ``message-end`` carries the usage."""
+    for event in events:
+        kind = getattr(event, "type", "")
+        if kind == "content-delta":
+            yield _delta_text(event)
+        elif kind == "message-end":
+            delta = getattr(event, "delta", None)
+            reason = getattr(delta, "finish_reason", None)
+            usage.finish_reason = str(reason).lower() if reason else usage.finish_reason
+            tokens = getattr(getattr(delta, "usage", None), "tokens", None)
+            if tokens is not None:
+                usage.prompt_tokens = _int(getattr(tokens, "input_tokens", None))
+                usage.completion_tokens = _int(getattr(tokens, "output_tokens", None))
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _delta_text(event: Any) -> str:

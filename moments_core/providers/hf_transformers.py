@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .base import GenerationParams, Prompt, Provider, StopCutter, all_stops
+from .base import GenerationParams, Prompt, Provider, StopCutter, Usage, all_stops
 from .errors import ProviderError, ProviderUnavailable
 
 _load_lock = threading.Lock()
@@ -83,7 +83,7 @@ class TransformersProvider(Provider):
             return str(text)
         return prompt.as_text()
 
-    def stream(self, prompt: Prompt, params: GenerationParams) -> Iterator[str]:
+    def stream_into(self, prompt: Prompt, params: GenerationParams, usage: Usage) -> Iterator[str]:
         import torch
         from transformers import TextIteratorStreamer
 
@@ -91,6 +91,7 @@ class TransformersProvider(Provider):
         tokenizer, model, lock = load_checkpoint(self.checkpoint, device)
         text = self._prompt_text(tokenizer, prompt)
         inputs = tokenizer(text, return_tensors="pt").to(device)
+        usage.prompt_tokens = int(inputs["input_ids"].shape[-1])
         streamer: Any = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
         sampling = params.temperature > 0
         kwargs: dict[str, Any] = {
@@ -113,7 +114,10 @@ class TransformersProvider(Provider):
                 with torch.inference_mode():
                     if params.seed is not None:
                         torch.manual_seed(params.seed)
-                    model.generate(**kwargs)
+                    out = model.generate(**kwargs)
+                made = int(out.shape[-1]) - (usage.prompt_tokens or 0)
+                usage.completion_tokens = made
+                usage.finish_reason = "length" if made >= params.max_tokens else "stop"
             except Exception as err:  # noqa: BLE001 - re-raised in the consuming thread
                 failure.append(err)
                 streamer.end()

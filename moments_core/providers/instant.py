@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-from .base import GenerationParams, Prompt, Provider
+from .base import GenerationParams, Prompt, Provider, Usage
 
 _WORD = re.compile(r"\S+\s*|\s+")
 
@@ -39,9 +39,14 @@ class InstantProvider(Provider):
         self.calls = 0
         self.last_prompt: Prompt | None = None
 
-    def stream(self, prompt: Prompt, params: GenerationParams) -> Iterator[str]:
+    def stream_into(self, prompt: Prompt, params: GenerationParams, usage: Usage) -> Iterator[str]:
         self.calls += 1
-        self.last_prompt = prompt
+        self.last_prompt = prompt  # for tests that look at one call at a time
         words = _WORD.findall(self._reply(prompt))
-        self.last_completion_tokens = len(words)  # a word stands for a token here
-        yield from words
+        # A word stands for a token here; the counts belong to this call only.
+        usage.prompt_tokens = len(_WORD.findall(prompt.as_text()))
+        usage.completion_tokens = 0
+        for word in words:
+            usage.completion_tokens += 1
+            yield word
+        usage.finish_reason = "stop"

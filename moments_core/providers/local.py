@@ -15,10 +15,11 @@ import importlib.util
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .base import GenerationParams, Prompt, Provider, all_stops
+from .base import GenerationParams, Prompt, Provider, Usage, all_stops
 from .errors import ProviderError, ProviderUnavailable
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -26,6 +27,26 @@ DEFAULT_N_CTX = 4096
 
 _load_lock = threading.Lock()
 _models: dict[str, tuple[Any, threading.Lock]] = {}
+# Callers holding or waiting for each model's lock, so a page can say "1 ahead".
+_queue_lock = threading.Lock()
+_queued: dict[str, int] = {}
+
+
+def _model_key(path: str | Path, n_ctx: int) -> str:
+    return f"{Path(path).resolve()}#{n_ctx}"
+
+
+@contextmanager
+def _in_queue(key: str, lock: threading.Lock) -> Iterator[None]:
+    """Hold the model's lock, counted in ``_queued`` while waiting and while holding."""
+    with _queue_lock:
+        _queued[key] = _queued.get(key, 0) + 1
+    try:
+        with lock:
+            yield
+    finally:
+        with _queue_lock:
+            _queued[key] -= 1
 
 
 def default_model_path() -> Path:
@@ -51,7 +72,7 @@ def default_model_path() -> Path:
 
 def load_model(path: str | Path, n_ctx: int = DEFAULT_N_CTX) -> tuple[Any, threading.Lock]:
     """The shared ``Llama`` for ``path`` and the lock that guards it; loaded on first use."""
-    key = f"{Path(path).resolve()}#{n_ctx}"
+    key = _model_key(path, n_ctx)
     with _load_lock:
         if key in _models:
             return _models[key]
@@ -103,7 +124,23 @@ class LocalProvider(Provider):
         """Load the model now rather than on the first turn."""
         load_model(self.model_path, self.n_ctx)
 
-    def stream(self, prompt: Prompt, params: GenerationParams) -> Iterator[str]:
+    def wait_status(self) -> tuple[bool, int]:
+        """(loaded yet, calls holding or waiting for the model): what a new call waits for."""
+        key = _model_key(self.model_path, self.n_ctx)
+        with _queue_lock:
+            return key in _models, _queued.get(key, 0)
+
+    def prompt_budget(self, params: GenerationParams) -> int | None:
+        # The answer's tokens and the chat template's closing markers need room too.
+        return max(64, self.n_ctx - params.max_tokens - 16)
+
+    def count_tokens(self, text: str) -> int:
+        llm, _ = load_model(self.model_path, self.n_ctx)
+        # Tokenizing reads only the vocabulary, so it needs no generation lock.
+        return len(llm.tokenize(text.encode("utf-8", "surrogatepass"), add_bos=False,
+                                special=False))
+
+    def stream_into(self, prompt: Prompt, params: GenerationParams, usage: Usage) -> Iterator[str]:
         llm, lock = load_model(self.model_path, self.n_ctx)
         common: dict[str, Any] = {
             "max_tokens": params.max_tokens,
@@ -115,21 +152,27 @@ class LocalProvider(Provider):
         if params.seed is not None:
             common["seed"] = params.seed
         # llama.cpp streams one token per chunk, so counting chunks counts tokens.
-        self.last_completion_tokens = 0
-        with lock:
+        usage.completion_tokens = 0
+        with _in_queue(_model_key(self.model_path, self.n_ctx), lock):
             try:
                 if prompt.mode == "chat":
                     messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
-                    for chunk in llm.create_chat_completion(messages=messages, **common):
-                        text = chunk["choices"][0]["delta"].get("content")
-                        if text:
-                            self.last_completion_tokens += 1
-                            yield text
+                    chunks = llm.create_chat_completion(messages=messages, **common)
+                    key = "delta"
                 else:
-                    for chunk in llm.create_completion(prompt=prompt.text, **common):
-                        text = chunk["choices"][0]["text"]
-                        if text:
-                            self.last_completion_tokens += 1
-                            yield text
+                    chunks = llm.create_completion(prompt=prompt.text, **common)
+                    key = "text"
+                for chunk in chunks:
+                    choice = chunk["choices"][0]
+                    text = choice["delta"].get("content") if key == "delta" else choice["text"]
+                    if choice.get("finish_reason"):
+                        usage.finish_reason = str(choice["finish_reason"])
+                    if text:
+                        usage.completion_tokens += 1
+                        yield text
+                # llama.cpp keeps the tokens it evaluated: the prompt is all but the answer.
+                evaluated = int(getattr(llm, "n_tokens", 0) or 0)
+                if evaluated:
+                    usage.prompt_tokens = max(0, evaluated - usage.completion_tokens)
             except ValueError as err:  # llama.cpp reports an over-long prompt this way
                 raise ProviderError(f"local model: {err}") from err
