@@ -1,7 +1,9 @@
 """MDL parse / write / round-trip throughput on a realistic corpus.
 
-Prints MB/s for a corpus of at least 5 MB (all occurrence kinds, multi-line strings,
-conversations of 500+ turns) and parse time at 1x and 10x size to show it is linear.
+Prints write MB/s for a plain conversation (says-lines only) of 50 kB and of 8 MB, MB/s
+for a corpus of at least 5 MB (all occurrence kinds, multi-line strings, conversations of
+500+ turns) and parse time at 1x and 10x size to show it is linear. Figures go to
+docs/figures/bench_mdl.md.
 Run: .venv/bin/python benchmarks/bench_mdl.py
 """
 
@@ -9,6 +11,9 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
+
+from figures import record
 
 from moments_core import mdl
 
@@ -94,11 +99,47 @@ def best_of(n: int, fn: object) -> float:
     return min(times)
 
 
+def plain_conversation(target_bytes: int, seed: int = 3) -> mdl.Moment:
+    """Says-lines only (a customer and the agent), no emotions, no YAML: the plain case."""
+    rng = random.Random(seed)
+    occ: list[mdl.Occurrence] = [mdl.Begin()]
+    size = 0
+    while size < target_bytes:
+        said = mdl.Participant("Customer", sentence(rng, rng.randint(4, 18)))
+        answer = mdl.Self(sentence(rng, rng.randint(6, 25)))
+        occ += [said, answer]
+        size += len(said.to_mdl()) + len(answer.to_mdl()) + 2
+    return mdl.Moment(occ)
+
+
+def older_writer() -> str:
+    """The older writer is compared only when its code is in the shared reference folder."""
+    ref = Path(__file__).resolve().parents[2] / "shared" / "reference"
+    found = [p for p in ref.rglob("*.py")] if ref.is_dir() else []
+    if found:
+        return f"present ({len(found)} .py files) but not wired in"
+    return "code not in shared/reference; issue 18 measured it at 166 MB/s (plain 50 kB)"
+
+
 def main() -> None:
+    rows: list[tuple[str, str]] = []
+    for label, size, reps in (("plain 50 kB", 50_000, 200), ("plain 8 MB", 8_000_000, 3)):
+        moment = plain_conversation(size)
+        text = moment.to_mdl()
+        assert mdl.parse_moment(text).to_mdl() == text
+        mb = len(text.encode("utf-8")) / 1e6
+        t = best_of(reps, moment.to_mdl)
+        rows.append((f"write, {label} conversation", f"{mb / t:.1f} MB/s"))
+        # The writer before issue 18: each occurrence's own to_mdl, joined.
+        occ = moment.occurrences
+        t_each = best_of(reps, lambda occ=occ: "\n".join([o.to_mdl() for o in occ]) + "\n")
+        rows.append((f"write, {label}, one to_mdl call per line", f"{mb / t_each:.1f} MB/s"))
+    rows.append(("older writer", older_writer()))
+
     texts = corpus(5 * 1024 * 1024)
     mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
     turns = max(t.count("\nSelf: ") for t in texts)
-    print(f"corpus: {len(texts)} moments, {mb:.2f} MB, longest {turns} agent turns")
+    rows.append(("mixed corpus", f"{len(texts)} moments, {mb:.2f} MB, longest {turns} turns"))
 
     parsed: list[mdl.Moment] = []
 
@@ -110,9 +151,9 @@ def main() -> None:
     t_write = best_of(3, lambda: [m.to_mdl() for m in parsed])
     t_round = best_of(3, lambda: [mdl.parse_moment(t).to_mdl() for t in texts])
     assert all(m.to_mdl() == t for m, t in zip(parsed, texts, strict=True))
-    print(f"parse:      {mb / t_parse:7.1f} MB/s  ({t_parse:.3f} s)   target >= 20 MB/s")
-    print(f"write:      {mb / t_write:7.1f} MB/s  ({t_write:.3f} s)   target >= 20 MB/s")
-    print(f"round-trip: {mb / t_round:7.1f} MB/s  ({t_round:.3f} s)")
+    rows.append(("parse, mixed corpus", f"{mb / t_parse:.1f} MB/s"))
+    rows.append(("write, mixed corpus", f"{mb / t_write:.1f} MB/s"))
+    rows.append(("round-trip, mixed corpus", f"{mb / t_round:.1f} MB/s"))
 
     # Linearity of the parser itself: results are dropped as they come, as a streaming
     # reader would, so the figure is not about holding 10x the objects in memory.
@@ -123,14 +164,13 @@ def main() -> None:
             mdl.parse_moment(t)
 
     t_big = best_of(1, parse_big)
-    print(f"parse 1x:  {mb:7.2f} MB in {t_parse:.3f} s")
-    ratio = t_big / t_parse
-    print(f"parse 10x: {mb * 10:7.2f} MB in {t_big:.3f} s  (ratio {ratio:.2f}, linear = 10)")
-    one = "".join(texts[:1]) * 1
+    rows.append(("parse 10x corpus / 1x (linear = 10)", f"{t_big / t_parse:.2f}"))
+    one = texts[0]
     long_text = one * 10
     t1 = best_of(3, lambda: mdl.parse_moment(one))
     t10 = best_of(3, lambda: mdl.parse_moment(long_text))
-    print(f"one moment {len(one) / 1e3:.0f} kB vs 10x concatenated: ratio {t10 / t1:.2f}")
+    rows.append((f"one moment ({len(one) / 1e3:.0f} kB) x10 / x1 (linear = 10)", f"{t10 / t1:.2f}"))
+    record("bench_mdl", rows, title="MDL parse and write")
 
 
 if __name__ == "__main__":

@@ -7,16 +7,54 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .occurrences import Occurrence, occurrence_from_dict
-from .quoting import stuff_yaml
+from .occurrences import (
+    Occurrence,
+    Participant,
+    Rejected,
+    Revision,
+    Self,
+    occurrence_from_dict,
+)
+from .quoting import quote_emotion, stuff_yaml
 from .yamlio import dump_yaml, load_yaml
+
+_SAYS_HEADS: dict[type[Occurrence], str] = {
+    Self: "Self: ", Rejected: "Rejected: ", Revision: "Revision: "
+}
 
 
 def write_occurrences(occurrences: list[Occurrence]) -> str:
-    """Canonical MDL: one occurrence per line (blocks span lines), each ending in a newline."""
+    """Canonical MDL: one occurrence per line (blocks span lines), each ending in a newline.
+
+    Says-lines are most of a conversation, so they are written here in one loop (the
+    same text as their ``to_mdl``): a method call and a quoting call per line were most
+    of the writer's time. Every other kind goes through its own ``to_mdl``.
+    """
     if not occurrences:
         return ""
-    return "\n".join([o.to_mdl() for o in occurrences]) + "\n"
+    out: list[str] = []
+    append = out.append
+    heads = _SAYS_HEADS
+    o: Any  # Participant or SaysOccurrence below, told apart by exact type (cheapest test)
+    for o in occurrences:
+        t = type(o)
+        if t is Participant:
+            head = f"{o.name} ({o.identifier}): " if o.identifier else o.name + ": "
+        elif t in heads:
+            head = heads[t]
+        else:
+            append(o.to_mdl())
+            continue
+        if o.emotion:
+            head += quote_emotion(o.emotion)
+        s = o.says
+        # quote_says, inlined
+        if "\\" in s:
+            s = s.replace("\\", "\\\\")
+        if '"' in s:
+            s = s.replace('"', '\\"')
+        append(f'{head}"""{s}"""' if "\n" in s else f'{head}"{s}"')
+    return "\n".join(out) + "\n"
 
 
 @dataclass(slots=True)
