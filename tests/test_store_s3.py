@@ -136,7 +136,7 @@ def test_mirror_copies_snapshots_and_queues_them_while_s3_is_down(
     mirrored = open_store(settings=replace(s3_settings, s3_mirror=True))
     assert isinstance(mirrored, MirroredStore)
     _, first = make_conversation(mirrored, turns=1)
-    assert mirrored.pending() == 0
+    assert mirrored.wait_drained(10)  # copied in the background
     assert len(_keys(s3_settings, "moments/snapshots/")) == len(first)
 
     moto_server.stop()  # S3 goes down (the bucket's content goes with this moto process)

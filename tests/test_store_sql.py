@@ -8,7 +8,14 @@ import pytest
 from sqlalchemy import text
 
 from moments_core.mdl import Begin, Context, Moment, Participant, Self, Snapshot, parse_snapshot
-from moments_core.store.base import Feedback, LogStore, MomentInfo, NotFound, StoreError
+from moments_core.store.base import (
+    Feedback,
+    LogStore,
+    MomentFilter,
+    MomentInfo,
+    NotFound,
+    StoreError,
+)
 from moments_core.store.migrate import current_revisions, head_revisions
 from moments_core.store.sql import SqlStore
 from moments_core.store.synthetic import agent_info
@@ -140,7 +147,7 @@ def test_list_filters_and_soft_delete(
     a, _ = make_conversation(store, turns=1)
     b, _ = make_conversation(store, turns=2, variant="02")
     c, _ = make_conversation(store, turns=1, agent_id="financebot")
-    assert {s.info.moment_id for s in store.list_moments("Agent", "cafebot")} == {
+    assert {s.info.moment_id for s in store.list_moments(MomentFilter("Agent", "cafebot"))} == {
         a.moment_id, b.moment_id}
     assert [s.info.moment_id for s in store.list_moments(agent_variant="02")] == [b.moment_id]
     assert [s.info.moment_id for s in store.list_moments()] == [

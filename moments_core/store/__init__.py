@@ -13,10 +13,13 @@ from .base import (
     ConfigVersion,
     Feedback,
     LogStore,
+    MomentDeleted,
+    MomentFilter,
     MomentInfo,
     MomentSummary,
     NotFound,
     StoreError,
+    StoreUnavailable,
     TreeNode,
 )
 
@@ -46,10 +49,13 @@ __all__ = [
     "ConfigVersion",
     "Feedback",
     "LogStore",
+    "MomentDeleted",
+    "MomentFilter",
     "MomentInfo",
     "MomentSummary",
     "NotFound",
     "StoreError",
+    "StoreUnavailable",
     "TreeNode",
     "open_store",
 ]

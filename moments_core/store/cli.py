@@ -14,7 +14,7 @@ from tqdm import tqdm
 from moments_core.settings import get_settings
 
 from . import open_store
-from .base import NotFound, StoreError
+from .base import MomentFilter, NotFound, StoreError
 from .legacy_import import import_snapshots
 from .render import moment_line, tree_lines
 
@@ -34,8 +34,9 @@ def list_moments(
     """One line per moment: id, kind/id/variant, source, snapshots, leaves, created time."""
     store = open_store()
     try:
-        for summary in store.list_moments(kind, agent_id, variant, include_deleted=deleted,
-                                          limit=limit):
+        where = MomentFilter(agent_kind=kind, agent_id=agent_id, agent_variant=variant,
+                             include_deleted=deleted)
+        for summary in store.list_moments(where, limit=limit):
             typer.echo(moment_line(summary))
     finally:
         store.close()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from moments_core.mdl import MDLSyntaxError, Occurrence, parse_occurrences, write_occurrences
 
-from .base import StoreError
+from .errors import StoreError
 
 
 @dataclass(frozen=True, slots=True)

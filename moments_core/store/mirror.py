@@ -1,9 +1,14 @@
 """SQL store that also copies every snapshot to S3 (MOMENTS_S3_MIRROR=1).
 
 A snapshot is saved in SQL together with a row in the ``s3_outbox`` table, in one
-transaction: the queue is as durable as the snapshot itself. After each save the queue is
-drained; when S3 does not answer, the rows stay (with their error) and the next drain,
-after ``retry_after_s``, tries again. Any process using the same database can drain it.
+transaction: the queue is as durable as the snapshot itself. A background thread copies
+the queue to S3 (woken after each save): a caller's save never waits for S3, whether S3
+is fast, down, or a long backlog is being copied. When S3 does not answer, the rows stay
+(with their error) and the thread tries again after ``retry_after_s``. Any process using
+the same database can drain it. Each copy costs at most three S3 requests (``put_record``).
+
+The rules of a write are the SQL store's (``LogStore``'s, applied here once); deletes are
+not copied to S3 (the copy is a backup of snapshots, SQL is the truth).
 """
 
 from __future__ import annotations
@@ -12,21 +17,25 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime
-from typing import Any
+from typing import Unpack
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from moments_core.mdl import Snapshot
 
 from .base import (
     ConfigVersion,
     Feedback,
+    FilterFields,
     LogStore,
+    MomentFilter,
     MomentInfo,
     MomentSummary,
+    NewSnapshot,
+    ParentState,
     TreeNode,
 )
+from .path_index import PathIndex
 from .s3 import S3Store, StoredSnapshot
 from .sql import SqlStore
 from .tables import outbox_t
@@ -35,35 +44,74 @@ log = logging.getLogger(__name__)
 
 
 class MirroredStore(LogStore):
-    """Reads and writes go to ``sql``; snapshots are copied to ``s3`` through the outbox."""
+    """Reads and writes go to ``sql``; snapshots are copied to ``s3`` through the outbox,
+    in the background (``background=False``: only when ``drain()`` is called)."""
 
-    def __init__(self, sql: SqlStore, s3: S3Store, *, retry_after_s: float = 30.0) -> None:
+    def __init__(self, sql: SqlStore, s3: S3Store, *, retry_after_s: float = 30.0,
+                 background: bool = True) -> None:
         sql.outbox = True
         self.sql = sql
         self.s3 = s3
         self.retry_after_s = retry_after_s
         self._next_try = 0.0
         self._lock = threading.Lock()
-        self.drain()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._run, name="moments-s3-mirror",
+                                            daemon=True)
+            self._thread.start()
+            self._wake.set()  # copy what an earlier process left queued
 
     def __repr__(self) -> str:
         return f"MirroredStore({self.sql!r} -> {self.s3!r})"
 
+    # --- the copy to S3 -------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=self.retry_after_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.drain()
+            except Exception as err:  # noqa: BLE001 - the thread must live on; rows stay queued
+                log.warning("S3 mirror: drain failed (%s)", type(err).__name__)
+
+    def kick(self) -> None:
+        """Ask the background thread to drain now (ignoring the retry delay)."""
+        self._next_try = 0.0
+        self._wake.set()
+
+    def wait_drained(self, timeout_s: float) -> bool:
+        """Wake the copy and wait until nothing is queued; False after ``timeout_s``."""
+        self.kick()
+        deadline = time.monotonic() + timeout_s
+        while self.pending():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def pending(self) -> int:
         """Snapshots still waiting to be copied to S3."""
         with self.sql.engine.connect() as conn:
-            return len(list(conn.scalars(select(outbox_t.c.seq))))
+            return int(conn.scalar(select(func.count()).select_from(outbox_t)) or 0)
 
     def drain(self, *, force: bool = False, batch: int = 200) -> int:
-        """Copy queued snapshots to S3; returns how many were copied. Stops at the first
-        failure (S3 is likely down) and leaves the rest queued."""
+        """Copy queued snapshots to S3; returns how many this call copied. Stops at the
+        first failure (S3 is likely down) and leaves the rest queued. Without ``force``
+        it does nothing before the retry delay, or while another thread drains; with
+        ``force`` it waits for that thread and goes on from where it stopped."""
         if not force and time.monotonic() < self._next_try:
             return 0
-        if not self._lock.acquire(blocking=False):
-            return 0  # another thread of this process is draining
+        if not self._lock.acquire(blocking=force):
+            return 0
         copied = 0
+        infos: dict[str, MomentInfo] = {}
         try:
-            while True:
+            while not self._stop.is_set():
                 with self.sql.engine.connect() as conn:
                     queued = list(conn.execute(
                         select(outbox_t.c.seq, outbox_t.c.snapshot_id)
@@ -73,10 +121,11 @@ class MirroredStore(LogStore):
                     return copied
                 for seq, sid in queued:
                     try:
-                        rec = StoredSnapshot(**{
-                            k: v for k, v in self.sql.snapshot_record(sid).items() if k != "seq"
-                        })
-                        self.s3.put_record(self.sql.get_moment(rec.moment_id), rec)
+                        rec = StoredSnapshot(**self.sql.snapshot_record(sid))
+                        info = infos.get(rec.moment_id)
+                        if info is None:
+                            info = infos[rec.moment_id] = self.sql.get_moment(rec.moment_id)
+                        self.s3.put_record(info, rec)
                     except Exception as err:  # noqa: BLE001 - S3 down or refusing: keep it queued
                         self._failed(seq, err)
                         return copied
@@ -85,6 +134,7 @@ class MirroredStore(LogStore):
                     ) as conn, conn.begin():
                         conn.execute(delete(outbox_t).where(outbox_t.c.seq == seq))
                     copied += 1
+            return copied
         finally:
             self._lock.release()
 
@@ -97,21 +147,28 @@ class MirroredStore(LogStore):
             conn.execute(update(outbox_t).where(outbox_t.c.seq == seq).values(
                 attempts=outbox_t.c.attempts + 1, last_error=message))
 
-    # --- writes: SQL first, then the mirror -------------------------------------------------
-    def save_snapshot(
-        self, snapshot: Snapshot, info: MomentInfo | None = None, *, orphan_as_root: bool = False
-    ) -> None:
-        self.sql.save_snapshot(snapshot, info, orphan_as_root=orphan_as_root)
-        self.drain()
+    # --- the store's hooks: SQL's, then wake the copy ----------------------------------------
+    def _write_moment(self, info: MomentInfo) -> None:
+        self.sql._write_moment(info)
 
-    def save_moment(self, info: MomentInfo) -> None:
-        self.sql.save_moment(info)
+    def _saved_before(self, snapshot_id: str) -> bool:
+        return self.sql._saved_before(snapshot_id)
+
+    def _parent_state(self, snapshot_id: str) -> ParentState | None:
+        return self.sql._parent_state(snapshot_id)
+
+    def _write_snapshot(self, new: NewSnapshot, info: MomentInfo | None) -> None:
+        self.sql._write_snapshot(new, info)
+        self._wake.set()
+
+    def _moment_of_snapshot(self, snapshot_id: str) -> str:
+        return self.sql._moment_of_snapshot(snapshot_id)
+
+    def _write_feedback(self, feedback: Feedback, value_json: str) -> None:
+        self.sql._write_feedback(feedback, value_json)
 
     def delete_moment(self, moment_id: str) -> None:
         self.sql.delete_moment(moment_id)
-
-    def add_feedback(self, feedback: Feedback) -> Feedback:
-        return self.sql.add_feedback(feedback)
 
     def save_config_version(
         self, agent_kind: str, agent_id: str, agent_variant: str, yaml_text: str, author: str = ""
@@ -141,61 +198,37 @@ class MirroredStore(LogStore):
     def leaves(self, moment_id: str) -> list[Snapshot]:
         return self.sql.leaves(moment_id)
 
-    def list_moments(
-        self,
-        agent_kind: str | None = None,
-        agent_id: str | None = None,
-        agent_variant: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        source: str | None = None,
-        include_deleted: bool = False,
-        limit: int | None = None,
-        offset: int = 0,
+    def _list_moments(
+        self, where: MomentFilter, limit: int | None, offset: int
     ) -> list[MomentSummary]:
-        return self.sql.list_moments(agent_kind, agent_id, agent_variant, since, until, source,
-                                     include_deleted, limit, offset)
+        return self.sql._list_moments(where, limit, offset)
 
-    def iter_leaves(
-        self,
-        agent_kind: str | None = None,
-        agent_id: str | None = None,
-        agent_variant: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        include_deleted: bool = False,
-    ) -> Iterator[tuple[MomentInfo, Snapshot]]:
-        return self.sql.iter_leaves(agent_kind, agent_id, agent_variant, since, until,
-                                    include_deleted)
+    def _iter_leaves(self, where: MomentFilter) -> Iterator[tuple[MomentInfo, Snapshot]]:
+        return self.sql._iter_leaves(where)
+
+    def _iter_trees(
+        self, where: MomentFilter, batch_size: int
+    ) -> Iterator[tuple[MomentInfo, list[TreeNode], list[Feedback]]]:
+        return self.sql._iter_trees(where, batch_size)
+
+    def moment_infos(
+        self, where: MomentFilter | None = None, **by: Unpack[FilterFields]
+    ) -> list[MomentInfo]:
+        return self.sql.moment_infos(MomentFilter.of(where, by))
 
     def iter_snapshot_texts(
-        self, **filters: Any
-    ) -> Iterator[tuple[str, int, int | None, str, str]]:
-        """Aggregate reads go to SQL, like every read."""
-        return self.sql.iter_snapshot_texts(**filters)
+        self, where: MomentFilter | None = None, *, containing: tuple[str, ...] = (),
+        **by: Unpack[FilterFields],
+    ) -> Iterator[tuple[str, object, object | None, str, str]]:
+        return self.sql.iter_snapshot_texts(MomentFilter.of(where, by), containing=containing)
+
+    def fork_counts(
+        self, where: MomentFilter | None = None, **by: Unpack[FilterFields]
+    ) -> dict[str, int]:
+        return self.sql.fork_counts(MomentFilter.of(where, by))
 
     def all_feedback(self) -> list[Feedback]:
         return self.sql.all_feedback()
-
-    def fork_counts(self, **filters: Any) -> dict[str, int]:
-        return self.sql.fork_counts(**filters)
-
-    def moment_infos(self, **filters: Any) -> list[MomentInfo]:
-        return self.sql.moment_infos(**filters)
-
-    def iter_trees(
-        self,
-        agent_kind: str | None = None,
-        agent_id: str | None = None,
-        agent_variant: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        source: str | None = None,
-        include_deleted: bool = False,
-        batch_size: int = 500,
-    ) -> Iterator[tuple[MomentInfo, list[TreeNode], list[Feedback]]]:
-        return self.sql.iter_trees(agent_kind, agent_id, agent_variant, since, until, source,
-                                   include_deleted, batch_size)
 
     def list_feedback(
         self, moment_id: str | None = None, snapshot_id: str | None = None
@@ -213,6 +246,14 @@ class MirroredStore(LogStore):
     ) -> ConfigVersion:
         return self.sql.get_config_version(agent_kind, agent_id, agent_variant, version)
 
+    # --- path index (issue 17, H6) ----------------------------------------------------
+    def path_index(self) -> PathIndex:
+        return self.sql.path_index()  # SQL is the truth; S3 only mirrors snapshots
+
     def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         self.sql.close()
         self.s3.close()

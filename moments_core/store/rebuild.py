@@ -105,11 +105,6 @@ def leaf_snapshots(rows: Sequence[DbRow]) -> list[Snapshot]:
     return out
 
 
-def agent_key(info: MomentInfo) -> tuple[str, str, str]:
-    """What "the same agent" means when a snapshot joins an existing moment."""
-    return (info.agent_kind, info.agent_id, info.agent_variant)
-
-
 def moment_occurrences(nodes_by_id: Mapping[str, TreeNode], snapshot_id: str) -> list[Occurrence]:
     """The full occurrence list of a snapshot, rebuilt from its moment's TreeNodes: each
     node on the path from the root keeps a prefix of its parent's list and appends its own

@@ -4,7 +4,19 @@ One JSON object per snapshot, under the older system's key layout, holding the s
 relative to its parent (``kept`` + ``added``) and the agent under ``__agent_info``. Small
 index objects map a snapshot id to its moment and a moment id to its info, so reads by id
 need no listing. A moment's tree is read with one listing plus parallel GETs (S3 has no
-bulk read); objects never change once written, so they are cached.
+bulk read); snapshot objects never change once written, so they are cached.
+
+A save costs three requests whatever the conversation's length, and lists nothing: the
+moment's index object is read fresh (a deletion by another replica is seen) or, for a
+moment this process has not seen, created with a conditional PUT (``If-None-Match``, so
+it never overwrites another writer's); then the snapshot object and its index entry. The
+parent's occurrences come from this process's cache (a chat turn's parent is the snapshot
+saved just before); on a miss its path is read object by object (one GET per ancestor,
+never a listing). The moment index is written only when the moment is created or deleted,
+so a save never brings a deleted moment back.
+
+Every call gives up in bounded time (see ``s3client``); network failures raise
+``StoreUnavailable``, never a raw botocore error.
 """
 
 from __future__ import annotations
@@ -16,9 +28,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from moments_core.mdl import Snapshot, new_id, now, parse_occurrences
+from moments_core.mdl import Snapshot, now, parse_occurrences
 from moments_core.settings import Settings
 
 from . import s3keys
@@ -26,15 +39,20 @@ from .base import (
     ConfigVersion,
     Feedback,
     LogStore,
+    MomentFilter,
     MomentInfo,
     MomentSummary,
+    NewSnapshot,
     NotFound,
+    ParentState,
     StoreError,
+    StoreUnavailable,
     TreeNode,
 )
-from .delta import check_added, compute_delta, occurrence_texts, path_occurrences
+from .delta import occurrence_texts, path_occurrences
 from .lru import LRU
-from .rebuild import agent_key, iso, leaf_snapshots, node, snapshot_from_rows
+from .path_index import PathIndex, S3PathIndex
+from .rebuild import iso, leaf_snapshots, node, snapshot_from_rows
 from .s3client import make_client
 
 FORMAT = "moments-relative-1"
@@ -76,8 +94,20 @@ def info_from_dict(d: dict[str, Any]) -> MomentInfo:
     return MomentInfo(**d)
 
 
+def _code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
 def _missing(err: ClientError) -> bool:
-    return err.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}
+    return _code(err) in {"404", "NoSuchKey", "NotFound"}
+
+
+def _precondition_failed(err: ClientError) -> bool:
+    return _code(err) in {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
+
+
+_UNAVAILABLE_CODES = {"500", "502", "503", "504", "InternalError", "ServiceUnavailable",
+                      "SlowDown", "RequestTimeout", "NoSuchBucket"}
 
 
 def _in_topological_order(recs: list[StoredSnapshot]) -> list[StoredSnapshot]:
@@ -104,43 +134,114 @@ class S3Store(LogStore):
         self.prefix = (settings.s3_prefix if prefix is None else prefix).strip("/") or "moments"
         self.client = client if client is not None else make_client(settings)
         self._objects: LRU[str, StoredSnapshot] = LRU(20_000)
-        self._infos: LRU[str, MomentInfo] = LRU(4096)
+        # snapshot id -> (moment id, canonical text of each occurrence): the next turn's
+        # parent. Filled only once the snapshot's objects are written.
+        self._texts: LRU[str, tuple[str, tuple[str, ...]]] = LRU(512)
+        self._infos: LRU[str, MomentInfo] = LRU(4096)  # for reads; a save reads fresh
+        self._known: LRU[str, bool] = LRU(4096)  # moments whose index object exists
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="moments-s3")
 
     def __repr__(self) -> str:
         return f"S3Store(bucket={self.bucket!r}, prefix={self.prefix!r})"
 
-    # --- raw objects --------------------------------------------------------------------
+    # --- raw objects: every request goes through _call --------------------------------
+    def _call(self, operation: str, **params: Any) -> Any:
+        """One S3 request; network and server failures become ``StoreUnavailable``.
+        A ``ClientError`` the caller handles (missing key, failed precondition) passes."""
+        try:
+            return getattr(self.client, operation)(Bucket=self.bucket, **params)
+        except ClientError as err:
+            if (_missing(err) and operation != "list_objects_v2") or _precondition_failed(err):
+                raise
+            code = _code(err)
+            if code in _UNAVAILABLE_CODES:
+                raise StoreUnavailable(f"S3 is unavailable ({operation}: {code})") from err
+            raise StoreError(f"S3 refused {operation}: {code}") from err
+        except (BotoConnectionError, HTTPClientError) as err:
+            raise StoreUnavailable(f"S3 is unavailable ({operation}): {err}") from err
+        except BotoCoreError as err:
+            raise StoreError(f"S3 {operation} failed: {err}") from err
+
     def _get(self, key: str) -> bytes | None:
         try:
-            body: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            response = self._call("get_object", Key=key)
+            body: bytes = response["Body"].read()
         except ClientError as err:
             if _missing(err):
                 return None
-            raise
+            raise StoreError(f"S3 get_object failed: {_code(err)}") from err
+        except (BotoConnectionError, HTTPClientError) as err:  # while reading the body
+            raise StoreUnavailable(f"S3 is unavailable (get_object): {err}") from err
         return body
 
     def _put(self, key: str, body: bytes, content_type: str = "application/json") -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+        try:
+            self._call("put_object", Key=key, Body=body, ContentType=content_type)
+        except ClientError as err:
+            raise StoreError(f"S3 put_object failed: {_code(err)}") from err
+
+    def _create(self, key: str, body: bytes) -> bool:
+        """PUT unless the key exists (``If-None-Match: *``); False when it existed."""
+        try:
+            self._call("put_object", Key=key, Body=body, ContentType="application/json",
+                       IfNoneMatch="*")
+        except ClientError as err:
+            if _precondition_failed(err):
+                return False
+            raise StoreError(f"S3 put_object failed: {_code(err)}") from err
+        return True
 
     def _list(self, prefix: str) -> list[str]:
         keys: list[str] = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=prefix
-        ):
+        token: str | None = None
+        while True:
+            page = self._call("list_objects_v2", Prefix=prefix,
+                              **({"ContinuationToken": token} if token else {}))
             keys.extend(o["Key"] for o in page.get("Contents", []))
-        return keys
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return keys
 
+    # --- moment index objects --------------------------------------------------------
+    def _read_moment(self, moment_id: str) -> MomentInfo | None:
+        """The moment's info as stored now (no cache: another replica may have deleted it)."""
+        body = self._get(s3keys.moment_index_key(self.prefix, moment_id))
+        if body is None:
+            return None
+        info = info_from_dict(json.loads(body))
+        self._known.put(moment_id, True)
+        if not info.deleted:
+            self._infos.put(moment_id, info)
+        return info
+
+    def _create_moment(self, info: MomentInfo) -> bool:
+        created = self._create(s3keys.moment_index_key(self.prefix, info.moment_id),
+                               json.dumps(info_to_dict(info)).encode())
+        self._known.put(info.moment_id, True)
+        return created
+
+    def _join_moment(self, moment_id: str, info: MomentInfo | None) -> MomentInfo:
+        """The moment a save joins, after the store's rules: one request when the moment
+        was seen before (a fresh read) or is created now (a conditional PUT)."""
+        if info is not None and self._known.get(moment_id) is None and self._create_moment(info):
+            return info
+        stored = self._read_moment(moment_id)
+        moment = self.moment_for_save(stored, info, moment_id)
+        if stored is None and not self._create_moment(moment):
+            moment = self.moment_for_save(self._read_moment(moment_id), info, moment_id)
+        return moment
+
+    # --- snapshot objects ---------------------------------------------------------------
     def put_record(self, info: MomentInfo, rec: StoredSnapshot) -> None:
         """Write a snapshot object and its index entries, unchecked (the mirror's path:
-        SQL has already checked it). The snapshot object goes first: an index entry never
-        points at nothing."""
+        SQL has already checked it). At most three requests: the snapshot object first
+        (an index entry never points at nothing), the moment's index object only when
+        this process has not seen it (created, never overwritten), the snapshot's entry."""
         self._put(s3keys.snapshot_key(self.prefix, info, rec.snapshot_id), rec.to_json(info))
-        self._put(s3keys.moment_index_key(self.prefix, info.moment_id),
-                  json.dumps(info_to_dict(info)).encode())
+        if self._known.get(info.moment_id) is None:
+            self._create_moment(info)
         self._put(s3keys.snapshot_index_key(self.prefix, rec.snapshot_id),
                   rec.moment_id.encode(), "text/plain")
-        self._infos.put(info.moment_id, info)
         self._objects.put(rec.snapshot_id, rec)
 
     def _records(self, info: MomentInfo) -> list[StoredSnapshot]:
@@ -166,6 +267,17 @@ class S3Store(LogStore):
             known[key] = rec
         return _in_topological_order(list(known.values()))
 
+    def _record(self, info: MomentInfo, snapshot_id: str) -> StoredSnapshot | None:
+        cached = self._objects.get(snapshot_id)
+        if cached is not None:
+            return cached
+        body = self._get(s3keys.snapshot_key(self.prefix, info, snapshot_id))
+        if body is None:
+            return None
+        rec = StoredSnapshot.from_json(json.loads(body))
+        self._objects.put(snapshot_id, rec)
+        return rec
+
     def _moment_of(self, snapshot_id: str) -> str:
         cached = self._objects.get(snapshot_id)
         if cached is not None:
@@ -186,29 +298,74 @@ class S3Store(LogStore):
         path.reverse()
         return info, path
 
-    # --- moments and snapshots ----------------------------------------------------------
-    def save_moment(self, info: MomentInfo) -> None:
+    def _walk(self, snapshot_id: str) -> list[StoredSnapshot] | None:
+        """Root-first path of a snapshot, read object by object up its parent links
+        (cached objects are not read again); None when it is not stored."""
         try:
-            stored = self.get_moment(info.moment_id)
+            info = self.get_moment(self._moment_of(snapshot_id))
         except NotFound:
-            self._put(s3keys.moment_index_key(self.prefix, info.moment_id),
-                      json.dumps(info_to_dict(info)).encode())
-            self._infos.put(info.moment_id, info)
-            return
-        if agent_key(stored) != agent_key(info):
-            raise StoreError(f"moment {info.moment_id} belongs to agent"
-                             f" {'/'.join(agent_key(stored))}, not {'/'.join(agent_key(info))}")
+            return None
+        path: list[StoredSnapshot] = []
+        sid: str | None = snapshot_id
+        while sid is not None:
+            rec = self._record(info, sid)
+            if rec is None:
+                if not path:
+                    return None
+                break
+            path.append(rec)
+            sid = rec.parent_id
+        path.reverse()
+        return path
 
+    # --- the store's hooks -------------------------------------------------------------
+    def _write_moment(self, info: MomentInfo) -> None:
+        self._join_moment(info.moment_id, info)
+
+    def _saved_before(self, snapshot_id: str) -> bool:
+        # Only what this process wrote: asking S3 would cost a request per save, and a
+        # save written again puts the same objects under the same keys.
+        return self._texts.get(snapshot_id) is not None
+
+    def _parent_state(self, snapshot_id: str) -> ParentState | None:
+        cached = self._texts.get(snapshot_id)
+        if cached is None:
+            path = self._walk(snapshot_id)
+            if path is None:
+                return None
+            cached = (path[-1].moment_id,
+                      occurrence_texts(path_occurrences([node(r) for r in path])))
+            self._texts.put(snapshot_id, cached)
+        return ParentState(snapshot_id, cached[0], cached[1])
+
+    def _write_snapshot(self, new: NewSnapshot, info: MomentInfo | None) -> None:
+        moment = self._join_moment(new.moment_id, info)
+        snap = new.snapshot
+        self.put_record(moment, StoredSnapshot(
+            snapshot_id=snap.id, moment_id=snap.moment_id, parent_id=new.parent_id,
+            previous_snapshot_id=new.previous_snapshot_id, timestamp=iso(snap.timestamp),
+            annotations_yaml=snap.annotations_yaml, kept=new.delta.kept,
+            added_count=new.delta.added_count, added=new.delta.added,
+        ))
+        self._texts.put(snap.id, (snap.moment_id, new.texts))
+
+    def _moment_of_snapshot(self, snapshot_id: str) -> str:
+        return self._moment_of(snapshot_id)
+
+    def _write_feedback(self, feedback: Feedback, value_json: str) -> None:
+        body = asdict(feedback)
+        body["created_at"] = iso(feedback.created_at)
+        self._put(s3keys.feedback_prefix(self.prefix, feedback.moment_id) + f"{feedback.id}.json",
+                  json.dumps(body).encode())
+
+    # --- reads --------------------------------------------------------------------------
     def get_moment(self, moment_id: str) -> MomentInfo:
         cached = self._infos.get(moment_id)
         if cached is not None:
             return cached
-        body = self._get(s3keys.moment_index_key(self.prefix, moment_id))
-        if body is None:
+        info = self._read_moment(moment_id)
+        if info is None:
             raise NotFound(f"moment {moment_id} is not stored")
-        info = info_from_dict(json.loads(body))
-        if not info.deleted:  # a deleted flag may still flip; only cache the settled state
-            self._infos.put(moment_id, info)
         return info
 
     def has_snapshot(self, snapshot_id: str) -> bool:
@@ -217,49 +374,6 @@ class S3Store(LogStore):
         except NotFound:
             return False
         return True
-
-    def save_snapshot(
-        self, snapshot: Snapshot, info: MomentInfo | None = None, *, orphan_as_root: bool = False
-    ) -> None:
-        sid, mid = snapshot.id, snapshot.moment_id
-        where = f"snapshot {sid}"
-        if self.has_snapshot(sid):
-            return
-        if info is not None and info.moment_id != mid:
-            raise StoreError(f"{where} is in moment {mid}, but the info names {info.moment_id}")
-        texts = occurrence_texts(snapshot.moment.occurrences)
-        try:
-            stored = self.get_moment(mid)
-        except NotFound:
-            stored = None
-        if stored is not None and info is not None and agent_key(stored) != agent_key(info):
-            raise StoreError(f"moment {mid} belongs to agent {'/'.join(agent_key(stored))},"
-                             f" not {'/'.join(agent_key(info))}")
-        moment = stored or info or MomentInfo(moment_id=mid, source="api")
-
-        prev = snapshot.previous_snapshot_id
-        parent_id: str | None = None
-        parent_texts: tuple[str, ...] = ()
-        if prev is not None and prev != sid:
-            try:
-                _, path = self._path(prev)
-            except NotFound:
-                if not (prev == mid or orphan_as_root):
-                    raise StoreError(f"{where}: its parent snapshot {prev} is not stored") from None
-            else:
-                if path[-1].moment_id != mid:
-                    raise StoreError(f"{where}: its parent {prev} is in moment"
-                                     f" {path[-1].moment_id}, not {mid}")
-                parent_id = prev
-                parent_texts = occurrence_texts(path_occurrences([node(r) for r in path]))
-        delta = compute_delta(parent_texts, texts)
-        check_added(delta.added, delta.added_count, where)
-        self.put_record(moment, StoredSnapshot(
-            snapshot_id=sid, moment_id=mid, parent_id=parent_id,
-            previous_snapshot_id=None if prev == parent_id else prev,
-            timestamp=iso(snapshot.timestamp), annotations_yaml=snapshot.annotations_yaml,
-            kept=delta.kept, added_count=delta.added_count, added=delta.added,
-        ))
 
     def get_snapshot(self, snapshot_id: str) -> Snapshot:
         _, path = self._path(snapshot_id)
@@ -290,40 +404,15 @@ class S3Store(LogStore):
     def leaves(self, moment_id: str) -> list[Snapshot]:
         return leaf_snapshots(self._records(self.get_moment(moment_id)))
 
-    def _infos_matching(
-        self, agent_kind: str | None, agent_id: str | None, agent_variant: str | None,
-        since: datetime | None, until: datetime | None, source: str | None,
-        include_deleted: bool,
-    ) -> list[MomentInfo]:
+    def _infos_matching(self, where: MomentFilter) -> list[MomentInfo]:
         keys = self._list(f"{self.prefix}/index/moments/")
         infos = [info_from_dict(json.loads(b)) for b in self._pool.map(self._get, keys) if b]
-        out = []
-        for i in infos:
-            if ((agent_kind is not None and i.agent_kind != agent_kind)
-                    or (agent_id is not None and i.agent_id != agent_id)
-                    or (agent_variant is not None and i.agent_variant != agent_variant)
-                    or (source is not None and i.source != source)
-                    or (since is not None and i.created_at < since)
-                    or (until is not None and i.created_at >= until)
-                    or (i.deleted and not include_deleted)):
-                continue
-            out.append(i)
-        return out
+        return [i for i in infos if where.matches(i)]
 
-    def list_moments(
-        self,
-        agent_kind: str | None = None,
-        agent_id: str | None = None,
-        agent_variant: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        source: str | None = None,
-        include_deleted: bool = False,
-        limit: int | None = None,
-        offset: int = 0,
+    def _list_moments(
+        self, where: MomentFilter, limit: int | None, offset: int
     ) -> list[MomentSummary]:
-        infos = self._infos_matching(agent_kind, agent_id, agent_variant, since, until, source,
-                                     include_deleted)
+        infos = self._infos_matching(where)
         infos.sort(key=lambda i: (-i.created_at.timestamp(), i.moment_id))
         infos = infos[offset: None if limit is None else offset + limit]
         out = []
@@ -334,50 +423,23 @@ class S3Store(LogStore):
                                      datetime.fromisoformat(last) if last else None))
         return out
 
-    def iter_leaves(
-        self,
-        agent_kind: str | None = None,
-        agent_id: str | None = None,
-        agent_variant: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        include_deleted: bool = False,
-    ) -> Iterator[tuple[MomentInfo, Snapshot]]:
-        infos = self._infos_matching(agent_kind, agent_id, agent_variant, since, until, None,
-                                     include_deleted)
+    def _iter_leaves(self, where: MomentFilter) -> Iterator[tuple[MomentInfo, Snapshot]]:
+        infos = self._infos_matching(where)
         infos.sort(key=lambda i: (i.created_at, i.moment_id))
         for info in infos:
             for snap in leaf_snapshots(self._records(info)):
                 yield info, snap
 
     def delete_moment(self, moment_id: str) -> None:
-        info = self.get_moment(moment_id)
+        info = self._read_moment(moment_id)  # fresh: never write back stale cached info
+        if info is None:
+            raise NotFound(f"moment {moment_id} is not stored")
         info.deleted = True
         self._put(s3keys.moment_index_key(self.prefix, moment_id),
                   json.dumps(info_to_dict(info)).encode())
-        self._infos.put(moment_id, info)
+        self._infos.discard(moment_id)
 
     # --- feedback -------------------------------------------------------------------------
-    def add_feedback(self, feedback: Feedback) -> Feedback:
-        mid = self._moment_of(feedback.snapshot_id)
-        if feedback.other_snapshot_id is not None:
-            # Must exist; may be in another moment (compare lanes each have their own).
-            self._moment_of(feedback.other_snapshot_id)
-        if feedback.moment_id and feedback.moment_id != mid:
-            raise StoreError(
-                f"snapshot {feedback.snapshot_id} is in moment {mid}, not {feedback.moment_id}"
-            )
-        feedback.moment_id = mid
-        feedback.id = feedback.id or new_id()
-        body = asdict(feedback)
-        body["created_at"] = iso(feedback.created_at)
-        try:
-            data = json.dumps(body).encode()
-        except (TypeError, ValueError) as err:
-            raise StoreError(f"feedback value {feedback.value!r} is not JSON: {err}") from None
-        self._put(s3keys.feedback_prefix(self.prefix, mid) + f"{feedback.id}.json", data)
-        return feedback
-
     def list_feedback(
         self, moment_id: str | None = None, snapshot_id: str | None = None
     ) -> list[Feedback]:
@@ -443,6 +505,10 @@ class S3Store(LogStore):
                 return c
         which = f"version {version}" if version is not None else "any version"
         raise NotFound(f"config {agent_kind}/{agent_id}/{agent_variant}: {which} not stored")
+
+    # --- path index (issue 17, H6) ----------------------------------------------------
+    def path_index(self) -> PathIndex:
+        return S3PathIndex(self.client, self.bucket, self.prefix)  # one object a key
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)

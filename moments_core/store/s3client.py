@@ -1,4 +1,9 @@
-"""A boto3 S3 client from settings; credentials come the usual boto3 way (env, profile)."""
+"""A boto3 S3 client from settings; credentials come the usual boto3 way (env, profile).
+
+Timeouts and attempts are settings (``MOMENTS_S3_CONNECT_TIMEOUT``, ``..._READ_TIMEOUT``,
+``..._MAX_ATTEMPTS``): an endpoint that accepts connections but never answers makes a
+call give up after about attempts × (connect + read) seconds, 12 s by default.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,28 @@ from botocore.config import Config
 from moments_core.settings import Settings
 
 
+def give_up_after_s(settings: Settings, *, fail_fast: bool = False) -> float:
+    """The longest one call can wait on an endpoint that never answers (without backoff)."""
+    connect, read, attempts = _limits(settings, fail_fast)
+    return attempts * (connect + read)
+
+
+def _limits(settings: Settings, fail_fast: bool) -> tuple[float, float, int]:
+    connect, read = settings.s3_connect_timeout_s, settings.s3_read_timeout_s
+    attempts = max(1, settings.s3_max_attempts)
+    if fail_fast:  # the mirror: the outbox retries later, so one short try is enough
+        return min(connect, 2.0), min(read, 5.0), 1
+    return connect, read, attempts
+
+
 def make_client(settings: Settings, *, fail_fast: bool = False) -> Any:
-    """``fail_fast`` (the mirror): short timeouts and no retries, so a chat turn never waits
-    long for an S3 that is down; the outbox retries later instead."""
+    """``fail_fast`` (the mirror): at most the settings' timeouts, capped at 2 s / 5 s,
+    and one attempt, so a background copy never holds on to a dead endpoint."""
+    connect, read, attempts = _limits(settings, fail_fast)
     config = Config(
-        connect_timeout=2 if fail_fast else 10,
-        read_timeout=5 if fail_fast else 60,
-        retries={"max_attempts": 1 if fail_fast else 5, "mode": "standard"},
+        connect_timeout=connect,
+        read_timeout=read,
+        retries={"max_attempts": attempts, "mode": "standard"},
         max_pool_connections=32,
     )
     return boto3.client(

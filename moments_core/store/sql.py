@@ -7,38 +7,48 @@ as a chat turn does it. Reads rebuild moments from the parent-relative rows in b
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, Unpack
 
 from sqlalchemy import Table, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import aliased
 
-from moments_core.mdl import Snapshot, new_id, now
+from moments_core.mdl import Snapshot, now
 
 from . import bulk, stamps
 from .base import (
     ConfigVersion,
     Feedback,
+    FilterFields,
     LogStore,
+    MomentFilter,
     MomentInfo,
     MomentSummary,
+    NewSnapshot,
     NotFound,
+    ParentState,
     StoreError,
+    StoreUnavailable,
     TreeNode,
+    agent_key,
 )
-from .delta import check_added, compute_delta, occurrence_texts, path_occurrences
+from .delta import occurrence_texts, path_occurrences
 from .engine import WRITE, create_store_engine
 from .ids import CompactId
 from .lru import LRU
 from .migrate import upgrade
-from .rebuild import DbRow, Record, agent_key, info_from_row, node, snapshot_from_rows
+from .path_index import PathIndex, SqlPathIndex
+from .rebuild import DbRow, Record, info_from_row, node, snapshot_from_rows
 from .tables import configs_t, feedback_t, moments_t, outbox_t, snapshots_t
 
 _AgentKey = tuple[str, str, str]
+_T = TypeVar("_T")
+_ATTEMPTS = 5  # tries of one write transaction when concurrent writers collide
 _S = snapshots_t.c
 # A snapshot row with what reconstruction needs, moment key first (bulk reads group by it).
 _ROW_COLS = (
@@ -153,34 +163,58 @@ class SqlStore(LogStore):
         self._texts.put(snapshot_id, value)
         return value
 
+    def _moment_row(self, conn: Connection, moment_id: str) -> tuple[MomentInfo, int] | None:
+        """The moment's stored info and row key, read in ``conn``'s transaction."""
+        row = conn.execute(select(moments_t).where(moments_t.c.moment_id == moment_id)).first()
+        return None if row is None else (info_from_row(row), int(row.pk))
+
     def _stored_agent(self, conn: Connection, moment_id: str) -> tuple[_AgentKey, int] | None:
+        """Agent and row key of a stored moment, for reads (neither ever changes)."""
         cached = self._agents.get(moment_id)
         if cached is not None:
             return cached
-        m = moments_t.c
-        row = conn.execute(
-            select(m.agent_kind, m.agent_id, m.agent_variant, m.pk)
-            .where(m.moment_id == moment_id)
-        ).first()
-        if row is None:
+        found = self._moment_row(conn, moment_id)
+        if found is None:
             return None
-        value: tuple[_AgentKey, int] = ((row[0], row[1], row[2]), int(row[3]))
-        self._agents.put(moment_id, value)
+        value = (agent_key(found[0]), found[1])
+        self._agents.put(moment_id, value)  # read of a committed row: safe to keep
         return value
 
-    def _ensure_moment(self, conn: Connection, info: MomentInfo) -> int:
-        """The moment row's key, creating the row when new; refuses another agent's moment."""
-        stored = self._stored_agent(conn, info.moment_id)
-        if stored is None:
-            self._insert_ignore(conn, moments_t, self._moment_values(info))
-            stored = self._stored_agent(conn, info.moment_id)  # another writer may have won
-            assert stored is not None
-        if stored[0] != agent_key(info):
-            raise StoreError(
-                f"moment {info.moment_id} belongs to agent {'/'.join(stored[0])},"
-                f" not {'/'.join(agent_key(info))}"
-            )
-        return stored[1]
+    def _join_moment(self, conn: Connection, moment_id: str, info: MomentInfo | None) -> int:
+        """The key of the moment a write joins, after the store's rules on its state as
+        this transaction sees it; creates the row when new. Nothing is cached here: the
+        transaction may still roll back."""
+        found = self._moment_row(conn, moment_id)
+        moment = self.moment_for_save(found[0] if found else None, info, moment_id)
+        if found is None:
+            self._insert_ignore(conn, moments_t, self._moment_values(moment))
+            found = self._moment_row(conn, moment_id)  # another writer may have won
+            if found is None:
+                raise StoreError(f"moment {moment_id} could not be created")
+            self.moment_for_save(found[0], info, moment_id)
+        return found[1]
+
+    def _transaction(self, work: Callable[[Connection], _T]) -> _T:
+        """Run ``work`` in one write transaction, retried when concurrent writers collide
+        (a key taken meanwhile, a deadlock, a busy SQLite file). Driver errors never leave
+        the store: they become ``StoreUnavailable`` (the database cannot be reached or
+        stays busy) or ``StoreError``."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                with self._write() as conn, conn.begin():
+                    return work(conn)
+            except (IntegrityError, OperationalError) as err:
+                if attempt + 1 < _ATTEMPTS:
+                    time.sleep(0.01 * (2 ** attempt))
+                    continue
+                if isinstance(err, OperationalError):
+                    raise StoreUnavailable(f"the database is unavailable: {_reason(err)}") from err
+                raise StoreError(f"the write conflicts with stored data: {_reason(err)}") from err
+            except DBAPIError as err:
+                if err.connection_invalidated:
+                    raise StoreUnavailable(f"the database is unavailable: {_reason(err)}") from err
+                raise StoreError(f"the database refused the write: {_reason(err)}") from err
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _moment_values(info: MomentInfo) -> dict[str, Any]:
@@ -200,9 +234,8 @@ class SqlStore(LogStore):
         return stored[1]
 
     # --- moments and snapshots ----------------------------------------------------------
-    def save_moment(self, info: MomentInfo) -> None:
-        with self._write() as conn, conn.begin():
-            self._ensure_moment(conn, info)
+    def _write_moment(self, info: MomentInfo) -> None:
+        self._transaction(lambda conn: self._join_moment(conn, info.moment_id, info))
 
     def get_moment(self, moment_id: str) -> MomentInfo:
         with self.engine.connect() as conn:
@@ -219,58 +252,43 @@ class SqlStore(LogStore):
                 select(_S.seq).where(_S.snapshot_id == snapshot_id)
             ).first() is not None
 
-    def save_snapshot(
-        self, snapshot: Snapshot, info: MomentInfo | None = None, *, orphan_as_root: bool = False
-    ) -> None:
-        sid, mid = snapshot.id, snapshot.moment_id
-        where = f"snapshot {sid}"
-        if self._texts.get(sid) is not None:
-            return  # already stored by this process: saving is idempotent
-        if info is not None and info.moment_id != mid:
-            raise StoreError(f"{where} is in moment {mid}, but the info names {info.moment_id}")
-        texts = occurrence_texts(snapshot.moment.occurrences)
+    def _saved_before(self, snapshot_id: str) -> bool:
+        return self.has_snapshot(snapshot_id)
 
-        prev = snapshot.previous_snapshot_id
-        parent_id: str | None = None
-        parent_seq: int | None = None
-        parent_texts: tuple[str, ...] = ()
-        if prev is not None and prev != sid:
-            found = self._texts_of(prev)
-            if found is not None:
-                parent_moment, parent_seq, parent_texts = found
-                if parent_moment != mid:
-                    raise StoreError(
-                        f"{where}: its parent {prev} is in moment {parent_moment}, not {mid}"
-                    )
-                parent_id = prev
-            elif not (prev == mid or orphan_as_root):
-                # The older system wrote the moment id as the root's previous id.
-                raise StoreError(f"{where}: its parent snapshot {prev} is not stored")
+    def _parent_state(self, snapshot_id: str) -> ParentState | None:
+        found = self._texts_of(snapshot_id)
+        if found is None:
+            return None
+        mid, seq, texts = found
+        return ParentState(snapshot_id, mid, texts, seq)
 
-        delta = compute_delta(parent_texts, texts)
-        check_added(delta.added, delta.added_count, where)
-        ts_us, offset_s = stamps.encode(snapshot.timestamp)
+    def _write_snapshot(self, new: NewSnapshot, info: MomentInfo | None) -> None:
+        snap, delta = new.snapshot, new.delta
+        ts_us, offset_s = stamps.encode(snap.timestamp)
         values = {
-            "snapshot_id": sid, "parent_seq": parent_seq,
-            # Only kept when it says something the tree link does not.
-            "previous_snapshot_id": None if prev == parent_id else prev,
+            "snapshot_id": snap.id,
+            "parent_seq": new.parent.handle if new.parent is not None else None,
+            "previous_snapshot_id": new.previous_snapshot_id,
             "ts_us": ts_us, "utc_offset_s": offset_s,
-            "annotations_yaml": snapshot.annotations_yaml,
+            "annotations_yaml": snap.annotations_yaml,
             "kept": delta.kept, "added_count": delta.added_count, "added": delta.added,
         }
-        with self._write() as conn, conn.begin():
-            stored = self._stored_agent(conn, mid) if info is None else None
-            moment_pk = stored[1] if stored is not None else self._ensure_moment(
-                conn, info or MomentInfo(moment_id=mid, source="api"))
+
+        def work(conn: Connection) -> int:
+            moment_pk = self._join_moment(conn, snap.moment_id, info)
             seq = self._insert_snapshot(conn, {**values, "moment_pk": moment_pk})
-            inserted = seq is not None
-            if seq is None:  # stored already (by another process): saving is idempotent
-                seq = conn.scalar(select(_S.seq).where(_S.snapshot_id == sid))
-            if inserted and self.outbox:
-                self._insert_ignore(conn, outbox_t, {"snapshot_id": sid, "attempts": 0,
+            if seq is None:  # stored already (by another writer): saving is idempotent
+                seq = conn.scalar(select(_S.seq).where(_S.snapshot_id == snap.id))
+                if seq is None:
+                    raise StoreError(f"snapshot {snap.id} could not be stored")
+            elif self.outbox:
+                self._insert_ignore(conn, outbox_t, {"snapshot_id": snap.id, "attempts": 0,
                                                      "last_error": ""})
-        assert seq is not None  # inserted or already there, inside this transaction
-        self._texts.put(sid, (mid, int(seq), texts))
+            return int(seq)
+
+        seq = self._transaction(work)
+        # Committed: only now may the caches hold it.
+        self._texts.put(snap.id, (snap.moment_id, seq, new.texts))
 
     def save_snapshot_mdl(
         self, mdl_text: str, info: MomentInfo | None = None, *, orphan_as_root: bool = False
@@ -326,39 +344,26 @@ class SqlStore(LogStore):
             rows = self._moment_rows(conn, moment_id)
         return bulk.leaf_snapshots(moment_id, rows, bulk.parse_added(rows))
 
-    def _moment_filter(
-        self, agent_kind: str | None, agent_id: str | None, agent_variant: str | None,
-        since: datetime | None, until: datetime | None, source: str | None,
-        include_deleted: bool,
-    ) -> list[Any]:
+    @staticmethod
+    def _moment_filter(where: MomentFilter) -> list[Any]:
         conds: list[Any] = []
         m = moments_t.c
-        for col, value in ((m.agent_kind, agent_kind), (m.agent_id, agent_id),
-                           (m.agent_variant, agent_variant), (m.source, source)):
+        for col, value in ((m.agent_kind, where.agent_kind), (m.agent_id, where.agent_id),
+                           (m.agent_variant, where.agent_variant), (m.source, where.source)):
             if value is not None:
                 conds.append(col == value)
-        if since is not None:
-            conds.append(moments_t.c.created_at >= since)
-        if until is not None:
-            conds.append(moments_t.c.created_at < until)
-        if not include_deleted:
+        if where.since is not None:
+            conds.append(moments_t.c.created_at >= where.since)
+        if where.until is not None:
+            conds.append(moments_t.c.created_at < where.until)
+        if not where.include_deleted:
             conds.append(moments_t.c.deleted.is_(False))
         return conds
 
-    def list_moments(
-        self,
-        agent_kind: str | None = None,
-        agent_id: str | None = None,
-        agent_variant: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        source: str | None = None,
-        include_deleted: bool = False,
-        limit: int | None = None,
-        offset: int = 0,
+    def _list_moments(
+        self, where: MomentFilter, limit: int | None, offset: int
     ) -> list[MomentSummary]:
-        conds = self._moment_filter(agent_kind, agent_id, agent_variant, since, until, source,
-                                    include_deleted)
+        conds = self._moment_filter(where)
         page = (
             select(moments_t).where(and_(True, *conds))
             .order_by(moments_t.c.created_at.desc(), moments_t.c.moment_id).offset(offset)
@@ -389,17 +394,10 @@ class SqlStore(LogStore):
         return out
 
     def moment_infos(
-        self,
-        agent_kind: str | None = None,
-        agent_id: str | None = None,
-        agent_variant: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        source: str | None = None,
+        self, where: MomentFilter | None = None, **by: Unpack[FilterFields]
     ) -> list[MomentInfo]:
-        """Every matching (not deleted) moment's info, without counting its snapshots."""
-        conds = self._moment_filter(agent_kind, agent_id, agent_variant, since, until, source,
-                                    False)
+        """Every matching moment's info, oldest first, without counting its snapshots."""
+        conds = self._moment_filter(MomentFilter.of(where, by))
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(moments_t).where(and_(True, *conds)).order_by(moments_t.c.created_at)
@@ -451,17 +449,8 @@ class SqlStore(LogStore):
         finally:
             cursor.close()
 
-    def iter_leaves(
-        self,
-        agent_kind: str | None = None,
-        agent_id: str | None = None,
-        agent_variant: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        include_deleted: bool = False,
-    ) -> Iterator[tuple[MomentInfo, Snapshot]]:
-        conds = self._moment_filter(agent_kind, agent_id, agent_variant, since, until, None,
-                                    include_deleted)
+    def _iter_leaves(self, where: MomentFilter) -> Iterator[tuple[MomentInfo, Snapshot]]:
+        conds = self._moment_filter(where)
         for infos, rows in self._moment_batches(conds, _BATCH_MOMENTS):
             added = bulk.parse_added(rows)
             spans = _spans(rows)
@@ -471,19 +460,10 @@ class SqlStore(LogStore):
                                                 added[start:end]):
                     yield info, snap
 
-    def iter_trees(
-        self,
-        agent_kind: str | None = None,
-        agent_id: str | None = None,
-        agent_variant: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        source: str | None = None,
-        include_deleted: bool = False,
-        batch_size: int = 500,
+    def _iter_trees(
+        self, where: MomentFilter, batch_size: int
     ) -> Iterator[tuple[MomentInfo, list[TreeNode], list[Feedback]]]:
-        conds = self._moment_filter(agent_kind, agent_id, agent_variant, since, until, source,
-                                    include_deleted)
+        conds = self._moment_filter(where)
         for infos, rows in self._moment_batches(conds, batch_size):
             ids = [info.moment_id for _, info in infos]
             with self.engine.connect() as conn:
@@ -499,21 +479,13 @@ class SqlStore(LogStore):
                        by_moment.get(info.moment_id, []))
 
     def iter_snapshot_texts(
-        self,
-        agent_kind: str | None = None,
-        agent_id: str | None = None,
-        agent_variant: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        source: str | None = None,
-        containing: Sequence[str] = (),
-    ) -> Iterator[tuple[str, int, int | None, str, str]]:
-        """(moment id, seq, parent seq, appended MDL, annotations YAML) of every snapshot
-        of the matching moments, in one streamed query and without parsing anything: what
-        aggregate views (the Insights page) need over many thousands of conversations.
-        With ``containing``, only roots and snapshots whose MDL holds one of the strings."""
-        conds = self._moment_filter(agent_kind, agent_id, agent_variant, since, until, source,
-                                    False)
+        self, where: MomentFilter | None = None, *, containing: tuple[str, ...] = (),
+        **by: Unpack[FilterFields],
+    ) -> Iterator[tuple[str, object, object | None, str, str]]:
+        """As ``LogStore.iter_snapshot_texts``, in one streamed query and without parsing
+        anything (node keys are the rows' seq): what aggregate views (the Insights page)
+        need over many thousands of conversations."""
+        conds = self._moment_filter(MomentFilter.of(where, by))
         if containing:
             conds.append(or_(_S.parent_seq.is_(None),
                              *[_S.added.contains(c, autoescape=True) for c in containing]))
@@ -534,18 +506,11 @@ class SqlStore(LogStore):
                 result.close()
 
     def fork_counts(
-        self,
-        agent_kind: str | None = None,
-        agent_id: str | None = None,
-        agent_variant: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        source: str | None = None,
+        self, where: MomentFilter | None = None, **by: Unpack[FilterFields]
     ) -> dict[str, int]:
         """Per moment, how many snapshots start another branch: the sum over parents of
         (children - 1), computed by the database."""
-        conds = self._moment_filter(agent_kind, agent_id, agent_variant, since, until, source,
-                                    False)
+        conds = self._moment_filter(MomentFilter.of(where, by))
         stmt = (
             select(moments_t.c.moment_id,
                    func.count(_S.parent_seq) - func.count(func.distinct(_S.parent_seq)))
@@ -561,10 +526,9 @@ class SqlStore(LogStore):
             return self._feedback(conn)
 
     def delete_moment(self, moment_id: str) -> None:
-        with self._write() as conn, conn.begin():
-            done = conn.execute(
-                update(moments_t).where(moments_t.c.moment_id == moment_id).values(deleted=True)
-            ).rowcount
+        done = self._transaction(lambda conn: conn.execute(
+            update(moments_t).where(moments_t.c.moment_id == moment_id).values(deleted=True)
+        ).rowcount)
         if not done:
             raise NotFound(f"moment {moment_id} is not stored")
 
@@ -578,30 +542,33 @@ class SqlStore(LogStore):
             raise NotFound(f"snapshot {snapshot_id} is not stored")
         return str(mid)
 
-    def add_feedback(self, feedback: Feedback) -> Feedback:
-        try:
-            value_json = json.dumps(feedback.value)
-        except (TypeError, ValueError) as err:
-            raise StoreError(f"feedback value {feedback.value!r} is not JSON: {err}") from None
-        with self._write() as conn, conn.begin():
-            mid = self._moment_of(conn, feedback.snapshot_id)
-            if feedback.other_snapshot_id is not None:
-                # Must exist; may be in another moment (the compare page's lanes each
-                # have their own moment).
-                self._moment_of(conn, feedback.other_snapshot_id)
-            if feedback.moment_id and feedback.moment_id != mid:
-                raise StoreError(
-                    f"snapshot {feedback.snapshot_id} is in moment {mid}, not {feedback.moment_id}"
-                )
-            feedback.moment_id = mid
-            feedback.id = feedback.id or new_id()
-            conn.execute(feedback_t.insert().values(
-                id=feedback.id, snapshot_id=feedback.snapshot_id, moment_id=mid,
-                kind=feedback.kind, value_json=value_json,
-                other_snapshot_id=feedback.other_snapshot_id, author=feedback.author,
-                created_at=feedback.created_at,
-            ))
-        return feedback
+    def _moment_of_snapshot(self, snapshot_id: str) -> str:
+        cached = self._texts.get(snapshot_id)
+        if cached is not None:
+            return cached[0]
+        with self.engine.connect() as conn:
+            return self._moment_of(conn, snapshot_id)
+
+    def _write_feedback(self, feedback: Feedback, value_json: str) -> None:
+        """Idempotent on the feedback's id: the same id replaces the stored record."""
+        values = {"id": feedback.id, "snapshot_id": feedback.snapshot_id,
+                  "moment_id": feedback.moment_id, "kind": feedback.kind,
+                  "value_json": value_json, "other_snapshot_id": feedback.other_snapshot_id,
+                  "author": feedback.author, "created_at": feedback.created_at}
+
+        def work(conn: Connection) -> None:
+            name = conn.dialect.name
+            if name in ("sqlite", "postgresql"):
+                dialect = sqlite if name == "sqlite" else postgresql
+                stmt = dialect.insert(feedback_t).values(**values)
+                conn.execute(stmt.on_conflict_do_update(
+                    index_elements=["id"],
+                    set_={k: v for k, v in values.items() if k != "id"}))
+                return
+            conn.execute(feedback_t.delete().where(feedback_t.c.id == feedback.id))
+            conn.execute(feedback_t.insert().values(**values))
+
+        self._transaction(work)
 
     def list_feedback(
         self, moment_id: str | None = None, snapshot_id: str | None = None
@@ -689,16 +656,44 @@ class SqlStore(LogStore):
     # --- raw rows, for the S3 mirror and the benchmark ------------------------------------------
     def snapshot_record(self, snapshot_id: str) -> dict[str, Any]:
         """A stored snapshot as a plain dict, its links as ids and its time as ISO text
-        (the S3 object body's fields)."""
-        return self._path_records(snapshot_id)[-1].as_dict()
+        (the S3 object body's fields). One row read, whatever the conversation's length."""
+        parent = aliased(snapshots_t)
+        stmt = (
+            select(*_ROW_COLS, moments_t.c.moment_id,
+                   parent.c.snapshot_id.label("parent_snapshot_id"))
+            .join(moments_t, moments_t.c.pk == _S.moment_pk)
+            .outerjoin(parent, and_(parent.c.moment_pk == _S.moment_pk,
+                                    parent.c.seq == _S.parent_seq))
+            .where(_S.snapshot_id == snapshot_id)
+        )
+        with self.engine.connect() as conn:
+            r = conn.execute(stmt).first()
+        if r is None:
+            raise NotFound(f"snapshot {snapshot_id} is not stored")
+        return Record(snapshot_id=r.snapshot_id, moment_id=r.moment_id,
+                      parent_id=r.parent_snapshot_id,
+                      previous_snapshot_id=r.previous_snapshot_id,
+                      timestamp=stamps.decode(r.ts_us, r.utc_offset_s),
+                      annotations_yaml=r.annotations_yaml, kept=r.kept,
+                      added_count=r.added_count, added=r.added).as_dict()
 
     def moment_records(self, moment_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = self._moment_rows(conn, moment_id)
         return [r.as_dict() for r in self._records(moment_id, rows)]
 
+    # --- path index (issue 17, H6) ----------------------------------------------------
+    def path_index(self) -> PathIndex:
+        return SqlPathIndex(self.engine)  # the table of revision 0004_path_index
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _reason(err: DBAPIError) -> str:
+    """The driver's first line, without the statement and parameters SQLAlchemy appends."""
+    text = str(err.orig).strip() if err.orig is not None else ""
+    return text.splitlines()[0][:300] if text else type(err).__name__
 
 
 def _spans(rows: Sequence[DbRow]) -> dict[int, tuple[int, int]]:
