@@ -34,6 +34,9 @@ app.command("serve-api")(serve_api)
 from moments_core.finetune.cli import finetune  # noqa: E402
 
 app.command("finetune")(finetune)
+from moments_core.evals.cli import eval_app  # noqa: E402
+
+app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:
