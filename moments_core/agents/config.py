@@ -75,6 +75,9 @@ class AgentConfig(BaseModel):
     # the environment variable VAR when the provider is built. Plain keys are refused.
     api_key: str = ""
     device: str = "auto"
+    # A client's system/developer message on the OpenAI-compatible API never replaces the
+    # prompt: it is refused (400), or with "context" kept as a Context occurrence.
+    accept_system: Literal["refuse", "context"] = "refuse"
     init: str
 
     @field_validator("mdl", "id", "variant", mode="before")

@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI
 from moments_core.settings import Settings, get_settings
 from moments_core.store import LogStore, open_store
 
-from . import routes_meta, routes_moments, routes_snapshots
+from . import routes_meta, routes_moments, routes_openai, routes_snapshots
 from .context import ApiContext
 from .errors import install_handlers
 from .security import require_token
@@ -44,4 +44,5 @@ def create_app(settings: Settings | None = None, store: LogStore | None = None) 
     guarded = [Depends(require_token)] if settings.api_token else []
     for router in (routes_meta.router, routes_moments.router, routes_snapshots.router):
         app.include_router(router, prefix="/v1", dependencies=guarded)
+    app.include_router(routes_openai.router)  # checks its own token; OpenAI's errors
     return app
