@@ -60,13 +60,13 @@ _TRIPLE_AT = re.compile(r'"""(?P<says>[^"\\]*(?:(?:\\[\s\S]|"(?!""))[^"\\]*)*)""
 _TRAILING = re.compile(_EOL)
 _FREE_CLOSE = re.compile(r"^'''[ \t\r]*$", re.M)
 _YAML_CLOSE = re.compile(r"^```[ \t\r]*$", re.M)
-_IDENTIFICATION = re.compile(
-    rf"(?P<p>{_NAME})(?: \((?P<pid>{_IDENT})\))? is (?:called|named) {_ONE_LINE}\.?[ \t\r]*$"
-)
-_IDENTIFICATION_LEGACY = re.compile(
-    rf"(?P<p>{_NAME})(?: \((?P<pid>{_IDENT})\))? is now (?P<says>[^()\[\]\n]+?)"
-    r"(?: \([^()\n]*\))? \[[^\]\n]*\]\.?[ \t\r]*$"
-)
+# Identification is read by hand, not by one pattern: a lazy name followed by "is now ..."
+# backtracked quadratically (20 kB took 3.6 s). Each piece below is matched once, at a
+# known place, by a pattern without nested or adjacent open-ended quantifiers.
+_WHO_NAME = re.compile(r'[^\s:"()#\\][^:"()\n\r\\]*')
+_WHO_IDENT = re.compile(_IDENT)
+_PERIOD_EOL = re.compile(r"\.?[ \t\r]*(?:\n|\Z)")
+_LEGACY_STOP = re.compile(r"[()\[\]]")
 _HEADER = re.compile(
     r"# (?P<key>Moment ID|Snapshot ID|Previous Snapshot ID|Timestamp|Annotations):"
     r"[ \t]*(?P<value>[^\n]*)"
@@ -223,6 +223,76 @@ def _make(reader: _Reader, pos: int, factory: Any, *args: Any) -> Occurrence:
     return occ
 
 
+_VERBS = (" is called ", " is named ", " is now ")
+
+
+def _who(line: str) -> tuple[str, str, str, int] | None:
+    """Where the participant ends: (name, identifier, verb, index after the verb), or None.
+
+    A name holds no '(' or '"', an identifier no ')': so the first '(' either opens the
+    identifier (when a verb follows its ')') or belongs to the text after an older
+    ``is now``; each reading is tried once."""
+    paren = line.find("(")
+    if paren > 0 and line[paren - 1] == " ":
+        close = line.find(")", paren)
+        if close > 0:
+            for verb in _VERBS:
+                if line.startswith(verb, close + 1):
+                    name, ident = line[: paren - 1], line[paren + 1 : close]
+                    if _WHO_NAME.fullmatch(name) and _WHO_IDENT.fullmatch(ident):
+                        return name, ident, verb, close + 1 + len(verb)
+                    break  # not an identifier after all: read on without one
+    quote = line.find('"')
+    if quote > 0:
+        prefix = line[:quote]
+        for verb in _VERBS[:2]:
+            if prefix.endswith(verb) and _WHO_NAME.fullmatch(prefix[: -len(verb)]):
+                return prefix[: -len(verb)], "", verb, quote
+    at = line.find(" is now ")
+    if at > 0 and _WHO_NAME.fullmatch(line[:at]):
+        return line[:at], "", " is now ", at + len(" is now ")
+    return None
+
+
+def _identification(r: _Reader, rest: int, end: int) -> tuple[str, str, str, int] | None:
+    """``P is called "name".`` (the name may be a triple-quoted string, which is how the
+    writer quotes a name with a newline) or the older ``P is now name (id) [old].``:
+    (participant, identifier, name, where the next occurrence starts), or None."""
+    text = r.text
+    line = text[rest:end]
+    who = _who(line)
+    if who is None:
+        return None
+    participant, ident, verb, after_verb = who
+    if verb != " is now ":
+        start = rest + after_verb
+        if text.startswith('"""', start):
+            m = _TRIPLE_AT.match(text, start)
+        else:
+            m = _ONE_LINE_AT.match(text, start)
+        if m is None:
+            return None
+        after = _PERIOD_EOL.match(text, m.end())
+        if after is None:
+            return None
+        return participant, ident, unescape_says(m.group("says")), after.end()
+    body = line[after_verb:].rstrip(" \t\r")
+    if body.endswith("."):
+        body = body[:-1]
+    stop = _LEGACY_STOP.search(body)  # the name holds none of ()[]
+    if stop is None or stop.start() < 2 or body[stop.start() - 1] != " ":
+        return None
+    name, at = body[: stop.start() - 1].strip(), stop.start()
+    if body[at] == "(":  # the older form's new identifier, which is dropped
+        close = body.find(")", at)
+        if close < 0 or "(" in body[at + 1 : close] or not body.startswith(" [", close + 1):
+            return None
+        at = close + 2
+    if body[at] != "[" or body.find("]", at) != len(body) - 1 or not name:
+        return None
+    return participant, ident, name, r.next_line(rest)
+
+
 def _parse_general(r: _Reader, occurrences: list[Occurrence]) -> None:
     """Parse the occurrence starting at the reader's position (a line start)."""
     text = r.text
@@ -278,16 +348,11 @@ def _parse_general(r: _Reader, occurrences: list[Occurrence]) -> None:
         body, nxt = r.free_block(block)
         occurrences.append(_make(r, pos, Example, body, description))
     elif head == "Identification":
-        line = text[rest:end]
-        im = _IDENTIFICATION.match(line) or _IDENTIFICATION_LEGACY.match(line)
-        if im is None:
+        found = _identification(r, rest, end)
+        if found is None:
             r.fail("expected 'Identification: Customer is called \"John\".'", rest)
-        name = im.group("says")
-        name = unescape_says(name) if im.re is _IDENTIFICATION else name.strip()
-        occurrences.append(
-            _make(r, pos, Identification, im.group("p"), name, im.group("pid") or "")
-        )
-        nxt = r.next_line(pos)
+        who, ident, name, nxt = found
+        occurrences.append(_make(r, pos, Identification, who, name, ident))
     elif head == "Begin":
         r.fail("'Begin.' stands alone on its line", pos)
     else:
