@@ -8,6 +8,8 @@
   real HTTP; ``s3_settings`` gives Settings pointing at a fresh bucket for each test;
   ``s3_store`` an S3Store on it.
 - ``make_conversation``: builds and saves chat-shaped conversations into a store.
+- ``backend``: parametrized over SQLite, Postgres, S3 and the SQL+S3 mirror, with a
+  replica (another store object on the same data) and an unreachable twin.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -204,3 +206,62 @@ def make_conversation() -> ConversationFactory:
         return info, snaps
 
     return make
+
+
+# --- every back end, for the conformance suite ------------------------------------------------
+BACKENDS = ("sqlite", "postgres", "s3", "mirror")
+
+
+@dataclass
+class Backend:
+    """One back end under test: ``store``; ``replica()`` another store object on the same
+    data (its own caches, as a second API process has); ``down()`` a store on the same
+    kind of back end that cannot be reached (None where that means nothing: a file)."""
+
+    name: str
+    store: LogStore
+    replica: Callable[[], LogStore]
+    down: Callable[[], LogStore] | None
+    opened: list[LogStore] = field(default_factory=list)
+
+    def open(self, store: LogStore) -> LogStore:
+        self.opened.append(store)
+        return store
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    from moments_core.store.mirror import MirroredStore
+    from moments_core.store.s3 import S3Store
+    from moments_core.store.s3client import make_client
+    from moments_core.store.sql import SqlStore
+
+    name = request.param
+    closed = f"127.0.0.1:{free_port()}"  # nothing listens there
+    if name == "sqlite":
+        url = request.getfixturevalue("sqlite_url")
+        b = Backend(name, SqlStore(url), lambda: b.open(SqlStore(url)), None)
+    elif name == "postgres":
+        url = request.getfixturevalue("pg_url")
+        dead = url.replace("127.0.0.1:5432", closed)
+        b = Backend(name, SqlStore(url), lambda: b.open(SqlStore(url)),
+                    lambda: b.open(SqlStore(dead, migrate=False)))
+    elif name == "s3":
+        settings = request.getfixturevalue("s3_settings")
+        dead_settings = replace(settings, s3_endpoint_url=f"http://{closed}")
+        b = Backend(name, S3Store(settings), lambda: b.open(S3Store(settings)),
+                    lambda: b.open(S3Store(dead_settings)))
+    else:
+        settings = request.getfixturevalue("s3_settings")
+        dead_settings = replace(settings, s3_endpoint_url=f"http://{closed}")
+
+        def mirrored(s: Settings, url: str) -> MirroredStore:
+            return MirroredStore(SqlStore(url), S3Store(s, client=make_client(s, fail_fast=True)))
+
+        url = settings.database_url
+        b = Backend(name, mirrored(settings, url), lambda: b.open(mirrored(settings, url)),
+                    lambda: b.open(mirrored(dead_settings,
+                                            f"sqlite:///{tmp_path / 'down.db'}")))
+    yield b
+    for store in [*b.opened, b.store]:
+        store.close()

@@ -13,9 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, ExceptionContext, make_url
+from sqlalchemy.exc import OperationalError
+
+from .errors import StoreUnavailable
 
 BUSY_TIMEOUT_S = 60.0
+CONNECT_TIMEOUT_S = 10  # a database server that does not answer: give up, don't hang
 WRITE = {"moments_write": True}  # execution option: this transaction will write
 
 
@@ -26,11 +30,31 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(db)
 
 
+def _map_unavailable(engine: Engine) -> None:
+    """A database that cannot be reached (refused, dropped connection) raises
+    ``StoreUnavailable`` from wherever the store touches it, reads included; other driver
+    errors are left to the store's write path (which retries or maps them)."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(ctx: ExceptionContext) -> None:
+        if ctx.is_disconnect or (ctx.connection is None
+                                 and isinstance(ctx.sqlalchemy_exception, OperationalError)):
+            first = str(ctx.original_exception).strip().splitlines()
+            reason = first[0][:300] if first else type(ctx.original_exception).__name__
+            raise StoreUnavailable(f"the database is unavailable: {reason}") \
+                from ctx.original_exception
+
+
 def create_store_engine(url: str) -> Engine:
     """An engine for ``url``; creates the SQLite file's folder when needed."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        connect_args = {} if "connect_timeout" in parsed.query else {
+            "connect_timeout": CONNECT_TIMEOUT_S}
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                               connect_args=connect_args)
+        _map_unavailable(engine)
+        return engine
 
     path = _sqlite_file(url)
     if path is not None:
@@ -57,5 +81,7 @@ def create_store_engine(url: str) -> Engine:
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get("moments_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    _map_unavailable(engine)
 
     return engine

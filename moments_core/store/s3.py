@@ -443,8 +443,9 @@ class S3Store(LogStore):
     def list_feedback(
         self, moment_id: str | None = None, snapshot_id: str | None = None
     ) -> list[Feedback]:
-        if moment_id is None and snapshot_id is not None:
-            moment_id = self._moment_of(snapshot_id)
+        # By snapshot alone: all feedback, not only the snapshot's moment's, since a
+        # preference is stored with its first snapshot's moment and may name this one
+        # from another moment (as SQL finds it).
         prefix = (s3keys.feedback_prefix(self.prefix, moment_id) if moment_id is not None
                   else f"{self.prefix}/feedback/")
         out = []

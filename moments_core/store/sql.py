@@ -495,13 +495,13 @@ class SqlStore(LogStore):
             .where(and_(True, *conds))
         )
         with self.engine.connect() as conn:
-            result = conn.execution_options(stream_results=True).execute(stmt)
-            # Plain columns only (text and integers): read the driver's cursor directly,
-            # skipping SQLAlchemy's per-row objects, most of the time of such a scan.
-            cursor = result.cursor
+            # Through SQLAlchemy's rows: a streamed result has already buffered its first
+            # row when it is returned, so reading the driver's cursor directly (as this
+            # did) silently lost one snapshot per scan.
+            result = conn.execution_options(yield_per=20_000).execute(stmt)
             try:
-                while batch := cursor.fetchmany(20_000):
-                    yield from batch
+                for part in result.partitions():
+                    yield from part
             finally:
                 result.close()
 

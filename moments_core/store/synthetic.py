@@ -6,6 +6,7 @@ A turn is two snapshots, as chat writes them: the participant's line, then Self'
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import timedelta
 
 from moments_core.mdl import Begin, Moment, Occurrence, Participant, Rejected, Self, Snapshot, now
@@ -88,3 +89,22 @@ def agent_info(moment_id: str, agent_id: str = "cafebot", variant: str = "01",
     return MomentInfo(moment_id=moment_id, agent_kind="Agent", agent_id=agent_id,
                       agent_variant=variant, agent_instance_id="i1", source=source,
                       created_at=now())
+
+
+def race_snapshots(
+    worker: int, count: int, root: Snapshot, moment_ids: list[str]
+) -> Iterator[tuple[Snapshot, MomentInfo]]:
+    """What one of many concurrent writers saves in the store's race tests: every other
+    snapshot a sibling under the shared ``root``, the rest new roots of the moments
+    ``moment_ids``, which every worker creates at the same time (same agent info)."""
+    root_info = agent_info(root.moment_id, variant="race")
+    for i in range(count):
+        if i % 2 == 0:
+            occ = [*root.moment.occurrences, Self(f"worker {worker} sibling {i}")]
+            yield (Snapshot(Moment(occ), moment_id=root.moment_id,
+                            previous_snapshot_id=root.id), root_info)
+        else:
+            mid = moment_ids[(i // 2) % len(moment_ids)]
+            snap = Snapshot(Moment([Begin(), Participant("Customer", f"w{worker} #{i}")]),
+                            moment_id=mid)
+            yield snap, agent_info(mid, variant="race")
