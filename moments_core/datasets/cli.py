@@ -31,6 +31,9 @@ def build_dataset(
     latest_only: bool = typer.Option(False, help="only each moment's newest branch"),
     validation: float = typer.Option(0.0, help="share of moments for a validation file"),
     seed: int = typer.Option(0, help="seed of the train/validation split"),
+    source: str = typer.Option(
+        "", help="only moments from this source (chat, compare, eval, corpus, import, ...); "
+                 "with --format dpo, 'eval' takes the pairs evaluation runs found"),
 ) -> None:
     """Export logged conversations as a training dataset."""
     try:
@@ -39,7 +42,7 @@ def build_dataset(
             agent_kind=kind, agent_id=agent_id, agent_variant=variant, since=since,
             until=until, min_rating=min_rating, include_excluded=include_excluded,
             branches="latest" if latest_only else "all", validation_fraction=validation,
-            seed=seed,
+            seed=seed, source=source or None,
         )
     except ValueError as err:
         typer.echo(f"error: {err}", err=True)

@@ -270,7 +270,9 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SuiteError(source, [("(file)", f"not valid YAML{where}")]) from None
+        problem = getattr(err, "problem", None)
+        why = f": {problem}" if problem else ""
+        raise SuiteError(source, [("(file)", f"not valid YAML{where}{why}")]) from None
     if not isinstance(data, dict):
         raise SuiteError(source, [("(file)", "must be a YAML mapping with name, variants "
                                              "and scenarios")])

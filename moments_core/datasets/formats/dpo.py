@@ -1,7 +1,8 @@
 """``dpo`` (TRL) and ``openai-preference``: preference pairs from three sources.
 
 (a) a ``Rejected`` line followed by the ``Self`` chosen in its place (regenerate),
-(b) votes between two answers from the compare page (feedback ``preference``),
+(b) votes between two answers from the compare page (feedback ``preference``), and the
+    pairs an evaluation run found (the same feedback, author ``eval:<run id>``),
 (c) sibling answers to the same prompt where one got thumbs up and the other thumbs down.
 Each pair is written once, however many branches share it.
 """
@@ -23,7 +24,7 @@ class Pair:
     prompt: list[Occurrence]  # what came before the answer
     chosen: str
     rejected: str
-    origin: str  # "rejected" | "vote" | "thumbs"
+    origin: str  # "rejected" | "vote" | "thumbs" | "eval"
 
 
 def _last_self(occurrences: list[Occurrence]) -> tuple[int, Self] | None:
@@ -84,7 +85,9 @@ def pairs_of(tree: TreeView, conversations: list[Conversation], ctx: ExportConte
         if w is None or lo is None or w[1].says == lo[1].says:
             continue
         if fresh(win_occ[: w[0]], w[1].says, lo[1].says):
-            yield Pair(win_occ[: w[0]], w[1].says, lo[1].says, "vote")
+            # An evaluation run stores its pairs as votes by "eval:<run id>:<why>".
+            origin = "eval" if fb.author.startswith("eval:") else "vote"
+            yield Pair(win_occ[: w[0]], w[1].says, lo[1].says, origin)
 
     # (c) siblings: one answer thumbed up, another thumbed down, same parent.
     for sid in tree.order:
