@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from moments_core.mdl import Participant, Self, parse_snapshot
 from moments_core.store import LogStore
 
-from .api_fixtures import participant, start, turn
+from .api_fixtures import participant, start, stored_counts, turn, with_lines
 
 
 def test_start_returns_the_stored_root_snapshot(client: TestClient,
@@ -94,16 +94,23 @@ def test_the_agent_can_speak_without_a_new_line(client: TestClient) -> None:
     assert isinstance(Self(**answer["moment"]["occurrences"][-1]["content"]), Self)
 
 
-def test_other_client_occurrences_are_kept_in_order(client: TestClient,
-                                                    sqlite_store: LogStore) -> None:
-    """A game client may send observations and context along with the line."""
+def test_a_turn_appends_only_participant_lines(client: TestClient,
+                                               sqlite_store: LogStore) -> None:
+    """Issue 12, item 9: observations, context, thoughts or the agent's own lines are not
+    the client's to write; the whole turn is refused and nothing is stored."""
     root = start(client)
+    before = stored_counts(sqlite_store)
     lines: list[dict[str, Any]] = [
         {"kind": "Observation", "content": "A customer walks in."},
         {"kind": "Context", "content": {"time": "8:01am", "weather": "rain"}},
         participant("Morning!"),
     ]
-    answer = turn(client, root, *lines)
+    r = client.post(f"/v1/agents/web-1/moments/{root['moment_id']}",
+                    json=with_lines(root, *lines))
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("moment.occurrences[2] (Observation)")
+    assert stored_counts(sqlite_store) == before
+    # two participants in one turn are fine
+    answer = turn(client, root, participant("Morning!"), participant("Hi", name="Barbara"))
     said = sqlite_store.get_snapshot(answer["previous_snapshot_id"])
-    # The client's Context already has the time, so the agent adds none of its own.
-    assert [o.to_dict() for o in said.moment.occurrences[2:]] == lines
+    assert [o.kind for o in said.moment.occurrences[-2:]] == ["Participant", "Participant"]

@@ -3,12 +3,14 @@ moment's tree."""
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from moments_core.agents import TurnResult
+from moments_core.agents.registry import split_name
 
 from . import sse
 from .deps import AgentInstanceId, Ctx, MomentId
@@ -25,6 +27,7 @@ from .models import (
 from .turns import read_turn
 
 router = APIRouter(tags=["moments"])
+log = logging.getLogger("moments.api")
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "no such agent variant, moment or snapshot"}}
@@ -43,9 +46,25 @@ TURN_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.post("/agents/{agent_instance_id}/moments", response_model=SnapshotOut,
              responses={**ERROR_RESPONSES, **NOT_FOUND})
 def start_moment(agent_instance_id: AgentInstanceId, body: StartIn, ctx: Ctx) -> dict[str, Any]:
-    """Start a moment with a variant's `init`; returns its first snapshot."""
-    vc = ctx.config(body.kind, body.id, body.variant)
+    """Start a moment with a variant's `init`; returns its first snapshot.
+
+    The older web client sends a placeholder snapshot instead of `{kind, id, variant}`:
+    that starts a moment of the server's default variant (`MOMENTS_API_DEFAULT_VARIANT`);
+    its `__agent_config_override` is never applied (the prompt comes from the server's
+    configs only)."""
+    if body.id is not None and body.variant is not None:
+        key = (body.kind, body.id, body.variant)
+    else:
+        try:
+            key = split_name(ctx.settings.api_default_variant or ctx.settings.default_agent)
+        except ValueError as err:
+            raise ApiError(503, f"the server's default variant is not a variant name: {err}"
+                                " (MOMENTS_API_DEFAULT_VARIANT)") from None
+    vc = ctx.config(*key)
     root = ctx.agent(vc, agent_instance_id).start(source="api")
+    if body.agent_config_override is not None:
+        log.warning("moment %s: the client sent __agent_config_override; ignored (the prompt"
+                    " is the server's %s)", root.moment_id, "-".join(key))
     return root.to_dict()
 
 
@@ -62,7 +81,8 @@ def take_turn(
     to its moment; the new snapshots are stored as children of the one `id` names, so
     sending an earlier snapshot (an edit, or an appended `Rejected` to regenerate) makes a
     new branch."""
-    turn = read_turn(ctx.store, agent_instance_id, moment_id, body)
+    turn = read_turn(ctx.store, agent_instance_id, moment_id, body,
+                     max_line_chars=ctx.settings.max_line_chars)
     agent = ctx.agent_for_moment(turn.info)
     events = agent.respond_to(turn.parent, turn.added)  # saves the client's lines first
     if stream:
