@@ -1,4 +1,8 @@
-"""Conversations: browse logged moments as trees, read any branch, give feedback."""
+"""Conversations: browse logged moments as trees, read any branch, give feedback.
+
+UI only: rows, previews, turns, search and feedback are moments_core.datasets. The
+moment and node shown are in the URL (``?moment=…&node=…``), so a link opens them.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,31 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from moments_core.agents.branches import branch_view
-from moments_core.datasets.feedback import moment_ratings
-from moments_core.mdl import Participant, Self
-from moments_core.store import Feedback, MomentSummary
-from moments_core.store.tree_dot import node_label, tree_dot
 from dashboard.common import name_of, store, variant_keys
+from moments_core.agents.branches import branch_view
+from moments_core.datasets.conversations import (
+    SOURCES,
+    ConversationRow,
+    ListQuery,
+    list_conversations,
+    newest_leaf,
+)
+from moments_core.datasets.feedback import (
+    SnapshotFeedback,
+    current_feedback,
+    parse_labels,
+    save_feedback,
+)
+from moments_core.mdl import Participant, Self
+from moments_core.mdl.display import occurrence_text
+from moments_core.store import NotFound
+from moments_core.store.tree_dot import node_label, tree_dot
 
 PAGE_SIZE = 25
 ALL = "all"
+TABLE, NODES = "conv_table", "conv_nodes"
+ROW_IDS, NODE_IDS = "conv_row_ids", "conv_node_ids"
+SAVED, CONFIRM = "conv_saved_message", "conv_confirm_delete"
 
 st.title("Conversations")
 
@@ -23,118 +43,176 @@ keys = variant_keys()
 f1, f2, f3, f4 = st.columns([3, 2, 2, 2])
 variant = f1.selectbox("Variant", [ALL, *keys], format_func=lambda k: k if k == ALL else
                        name_of(k), key="conv_variant")
-source = f2.selectbox("Source", [ALL, "chat", "compare", "corpus", "import", "api"],
-                      key="conv_source")
+source = f2.selectbox("Source", [ALL, *SOURCES], key="conv_source")
 days = f3.selectbox("Since", ["any time", "today", "7 days", "30 days"], key="conv_since")
 show_deleted = f4.toggle("Show deleted", key="conv_deleted")
+search = st.text_input("Search the conversations", key="conv_search",
+                       placeholder="words anyone said, e.g. latte")
 since: datetime | None = None
 if days != "any time":
     back = {"today": 0, "7 days": 7, "30 days": 30}[days]
     since = datetime.combine(date.today() - timedelta(days=back), time.min).astimezone()
 
 page_no = int(st.session_state.get("conv_page", 0))
-kind_id_variant = variant if variant != ALL else (None, None, None)
-summaries: list[MomentSummary] = store().list_moments(
-    agent_kind=kind_id_variant[0], agent_id=kind_id_variant[1],
-    agent_variant=kind_id_variant[2], since=since,
-    source=None if source == ALL else source, include_deleted=show_deleted,
-    limit=PAGE_SIZE + 1, offset=page_no * PAGE_SIZE,
-)
-has_next = len(summaries) > PAGE_SIZE
-summaries = summaries[:PAGE_SIZE]
-ratings = moment_ratings(store(), [s.info.moment_id for s in summaries])
+kind, agent_id, agent_variant = variant if variant != ALL else (None, None, None)
+rows, has_next = list_conversations(store(), ListQuery(
+    agent_kind=kind, agent_id=agent_id, agent_variant=agent_variant, since=since,
+    source=None if source == ALL else source, include_deleted=show_deleted, search=search,
+), limit=PAGE_SIZE, offset=page_no * PAGE_SIZE)
+st.session_state[ROW_IDS] = [r.moment_id for r in rows]
 
-table = pd.DataFrame([
-    {
-        "moment": s.info.moment_id,
-        "variant": f"{s.info.agent_kind}-{s.info.agent_id}-{s.info.agent_variant}",
-        "created": s.info.created_at,
-        "snapshots": s.snapshots,
-        "turns": max(0, (s.snapshots - 1) // 2),
-        "branches": s.leaves,
-        "rating": ratings.get(s.info.moment_id),
-        "source": s.info.source,
-        "deleted": s.info.deleted,
-    }
-    for s in summaries
-])
-st.dataframe(table, hide_index=True, width="stretch")
+
+def _open_row() -> None:
+    """A click on a table row opens that conversation (and puts it in the URL)."""
+    picked = st.session_state[TABLE].selection.rows
+    ids = st.session_state.get(ROW_IDS, [])
+    if picked and picked[0] < len(ids):
+        st.query_params["moment"] = ids[picked[0]]
+        st.query_params.pop("node", None)
+
+
+asked = st.query_params.get("moment")
+by_id = {r.moment_id: r for r in rows}
+moment_id = asked if asked else (rows[0].moment_id if rows else None)
+current_row = [rows.index(by_id[moment_id])] if moment_id in by_id else []
+st.dataframe(
+    pd.DataFrame([r.as_dict() for r in rows]), hide_index=True, width="stretch",
+    key=TABLE, on_select=_open_row, selection_mode="single-row",
+    selection_default={"selection": {"rows": current_row, "columns": []}},
+    column_config={
+        "first line": st.column_config.TextColumn(width="medium"),
+        "last answer": st.column_config.TextColumn(width="medium"),
+        "moment": st.column_config.TextColumn(width="small"),
+    },
+)
 prev_col, info_col, next_col = st.columns([1, 3, 1])
 if prev_col.button("Previous page", disabled=page_no == 0):
     st.session_state["conv_page"] = page_no - 1
     st.rerun()
-info_col.caption(f"Page {page_no + 1} · newest first · {len(summaries)} shown")
+info_col.caption(f"Page {page_no + 1} · newest first · {len(rows)} shown · click a row to "
+                 "open it")
 if next_col.button("Next page", disabled=not has_next):
     st.session_state["conv_page"] = page_no + 1
     st.rerun()
 
-if not summaries:
+if moment_id is None:
     st.info("No conversations match. Chat with an agent, or load a corpus, first.")
     st.stop()
-
-moment_id = st.selectbox("Moment", [s.info.moment_id for s in summaries], key="conv_moment",
-                         format_func=lambda m: f"{m[:8]}… "
-                         f"({next(s.info.source for s in summaries if s.info.moment_id == m)})")
+try:
+    info = store().get_moment(moment_id)
+except NotFound:
+    st.error(f"No stored moment has the id {moment_id!r}.")
+    st.stop()
 nodes = store().tree(moment_id)
-labels = {n.snapshot_id: node_label(list(n.added))[0] for n in nodes}
-leaf_ids = [n.snapshot_id for n in nodes if not n.children]
-default = leaf_ids[-1] if leaf_ids else nodes[-1].snapshot_id
-snapshot_id = st.selectbox(
-    "Snapshot (node)", [n.snapshot_id for n in nodes], index=[n.snapshot_id for n in nodes]
-    .index(default), key=f"conv_node_{moment_id}",
-    format_func=lambda sid: f"{sid[:8]}… {labels[sid]}" + (" [leaf]" if sid in leaf_ids else ""),
-)
+if not nodes:
+    st.info("This moment has no snapshots yet.")
+    st.stop()
+node_ids = [n.snapshot_id for n in nodes]
+leaf_ids = {n.snapshot_id for n in nodes if not n.children}
+asked_node = st.query_params.get("node")
+snapshot_id = asked_node if asked_node in node_ids else (newest_leaf(nodes) or node_ids[-1])
+st.session_state[NODE_IDS] = node_ids
 
-tree_col, path_col = st.columns([3, 2])
+row: ConversationRow | None = by_id.get(moment_id)
+st.subheader(f"{row.first_line or moment_id[:8]}" if row else f"Moment {moment_id[:8]}…")
+st.caption(f"`{moment_id}` · {name_of((info.agent_kind, info.agent_id, info.agent_variant))}"
+           f" · source {info.source}" + (f" · user {info.meta['user']}"
+                                          if info.meta.get("user") else ""))
+
+
+def _open_node() -> None:
+    """A click on a node of the list opens that snapshot."""
+    picked = st.session_state[NODES].selection.rows
+    ids = st.session_state.get(NODE_IDS, [])
+    if picked and picked[0] < len(ids) and moment_id is not None:
+        st.query_params["moment"] = moment_id
+        st.query_params["node"] = ids[picked[0]]
+
+
+depth: dict[str, int] = {}
+for n in nodes:
+    depth[n.snapshot_id] = depth[n.parent_id] + 1 if n.parent_id in depth else 0
+tree_col, list_col, path_col = st.columns([3, 2, 3])
 with tree_col:
-    st.subheader("Tree")
+    st.markdown("**Tree**")
     st.graphviz_chart(tree_dot(nodes, selected=snapshot_id), width="stretch")
     st.caption("Blue: agent · green: participant · red: regenerated (Rejected) · "
                "double border: leaf · bold: branch point · red outline: selected")
+with list_col:
+    st.markdown("**Nodes** (click one to open it)")
+    st.dataframe(
+        pd.DataFrame([{
+            "node": "· " * depth[n.snapshot_id] + node_label(list(n.added))[0],
+            "leaf": "leaf" if n.snapshot_id in leaf_ids else "",
+            "id": n.snapshot_id[:8],
+        } for n in nodes]),
+        hide_index=True, width="stretch", key=NODES, on_select=_open_node,
+        selection_mode="single-row",
+        selection_default={"selection": {"rows": [node_ids.index(snapshot_id)],
+                                         "columns": []}},
+    )
 with path_col:
-    st.subheader("Path to this snapshot")
+    st.markdown("**Path to this snapshot**")
     view = branch_view(store(), moment_id, snapshot_id)
     for line in view.lines:
         occ = line.occurrence
+        # What was said is untrusted text: shown as text, never as markdown.
         if isinstance(occ, Self):
-            st.chat_message("assistant").markdown(occ.says)
+            st.chat_message("assistant").text(occ.says)
         elif isinstance(occ, Participant):
-            st.chat_message("user").markdown(f"**{occ.name}**: {occ.says}")
+            st.chat_message("user").text(f"{occ.name}: {occ.says}")
         else:
-            st.caption(f"`{occ.kind}` {occ.to_mdl()[:200]}")
+            st.caption(f"{occ.kind}: {occurrence_text(occ)[:200]}")
     with st.expander("MDL of this path"):
         st.code(store().get_snapshot(snapshot_id).to_mdl(), language=None)
+    st.page_link("pages/chat.py", label="Continue in Chat", icon=":material/chat:",
+                 query_params={"moment": moment_id, "leaf": snapshot_id})
 
 st.subheader("Feedback")
-existing = store().list_feedback(moment_id=moment_id)
-if existing:
-    st.dataframe(pd.DataFrame([
-        {"snapshot": f.snapshot_id[:8], "kind": f.kind, "value": str(f.value),
-         "at": f.created_at} for f in existing
-    ]), hide_index=True, width="stretch")
+if message := st.session_state.pop(SAVED, None):
+    st.success(message)
+now = current_feedback(store(), snapshot_id)
 with st.form(f"feedback-{snapshot_id}"):
-    rating = st.select_slider("Rating", options=[0, 1, 2, 3, 4, 5], value=0,
+    st.caption(f"On snapshot `{snapshot_id[:8]}`" +
+               (" (a leaf: the whole conversation)" if snapshot_id in leaf_ids else ""))
+    rating = st.select_slider("Rating", options=[0, 1, 2, 3, 4, 5], value=now.rating,
                               help="0 = no rating")
-    labels_text = st.text_input("Labels (comma separated)")
-    comment = st.text_area("Comment")
-    exclude = st.checkbox("Exclude this conversation from datasets")
+    labels_text = st.text_input("Labels (comma separated)", value=", ".join(now.labels))
+    comment = st.text_area("Comment", value=now.comment)
+    exclude = st.checkbox("Exclude this conversation from datasets", value=now.exclude)
     saved = st.form_submit_button("Save feedback")
 if saved:
-    items: list[Feedback] = []
-    if rating:
-        items.append(Feedback(snapshot_id, "rating", rating, moment_id=moment_id))
-    items += [Feedback(snapshot_id, "label", label.strip(), moment_id=moment_id)
-              for label in labels_text.split(",") if label.strip()]
-    if comment.strip():
-        items.append(Feedback(snapshot_id, "comment", comment.strip(), moment_id=moment_id))
-    if exclude:
-        items.append(Feedback(snapshot_id, "exclude", True, moment_id=moment_id))
-    for item in items:
-        store().add_feedback(item)
-    st.success(f"Saved {len(items)} feedback item(s)")
+    done = save_feedback(store(), moment_id, snapshot_id, SnapshotFeedback(
+        rating=int(rating), labels=parse_labels(labels_text), comment=comment,
+        exclude=exclude,
+    ))
+    parts = [f"rating {done.rating}" if done.rating else "no rating",
+             f"labels {', '.join(done.labels)}" if done.labels else "no labels",
+             "a comment" if done.comment else "no comment"]
+    if done.exclude:
+        parts.append("excluded from datasets")
+    st.session_state[SAVED] = f"Feedback saved for snapshot {snapshot_id[:8]}: " \
+                              + ", ".join(parts) + "."
     st.rerun()
 
-if st.button("Delete this moment", help="soft delete: hidden from lists and datasets"):
-    store().delete_moment(moment_id)
-    st.success("Deleted (soft): it stays readable by id")
+if not st.session_state.get(CONFIRM):
+    if st.button("Delete this moment", help="soft delete: hidden from lists and datasets"):
+        st.session_state[CONFIRM] = moment_id
+        st.rerun()
+elif st.session_state[CONFIRM] == moment_id:
+    st.warning(f"Delete moment {moment_id[:8]}…? It disappears from the lists and the "
+               "datasets (it stays readable by id).")
+    yes, no = st.columns(2)
+    if yes.button("Yes, delete", type="primary"):
+        store().delete_moment(moment_id)
+        st.session_state.pop(CONFIRM, None)
+        st.query_params.pop("moment", None)
+        st.query_params.pop("node", None)
+        st.session_state[SAVED] = f"Moment {moment_id[:8]} deleted (soft)."
+        st.rerun()
+    if no.button("Cancel"):
+        st.session_state.pop(CONFIRM, None)
+        st.rerun()
+else:
+    st.session_state.pop(CONFIRM, None)
     st.rerun()

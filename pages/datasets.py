@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from moments_core.datasets import FORMATS, ExportFilters, ExportSummary, get_format, preview
-from moments_core.datasets.export import default_s3_key, export_dataset, render_bytes
 from dashboard.common import name_of, settings, store, variant_keys
+from moments_core.datasets import FORMATS, ExportFilters, ExportSummary, get_format, preview
+from moments_core.datasets.days import day_after, day_start
+from moments_core.datasets.export import default_s3_key, export_dataset, render_bytes
+from moments_core.datasets.preview_rows import readable
 
 ALL = "all"
 
@@ -38,16 +39,10 @@ include_excluded = st.checkbox("Include conversations marked excluded", key="ds_
 suffix = st.radio("File type", list(fmt.suffixes), horizontal=True, key=f"ds_suffix_{fmt_name}")
 
 
-def _day(d: Any, end: bool = False) -> datetime | None:
-    if not isinstance(d, date):
-        return None
-    return datetime.combine(d, time.max if end else time.min).astimezone()
-
-
 kind, agent_id, agent_variant = variant if variant != ALL else (None, None, None)
 filters = ExportFilters(
     agent_kind=kind, agent_id=agent_id, agent_variant=agent_variant,
-    since=_day(since_day), until=_day(until_day, end=True),
+    since=day_start(since_day), until=day_after(until_day),
     min_rating=float(min_rating) or None, include_excluded=include_excluded,
     branches="latest" if branches == "latest" else "all",
     validation_fraction=float(validation), seed=int(seed),
@@ -75,14 +70,26 @@ if summary.rows_by_split.get("validation"):
 st.caption(f"Average line length: {summary.average_chars_per_turn:.0f} characters per turn")
 
 st.subheader("First rows")
+table = readable(rows)
 if not rows:
     st.info("No rows for these filters.")
 elif fmt.csv_columns:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+elif table is not None:
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="ds_preview",
+                 column_config={c: st.column_config.TextColumn(width="large")
+                                for c in ("content", "prompt", "chosen", "rejected",
+                                          "completion")})
+    with st.expander("The rows as JSON"):
+        for row in rows:
+            st.json(row, expanded=False)
 else:
     for row in rows:
         st.json(row, expanded=False)
 
+# The prepared file belongs to the settings it was made with: any change of format,
+# filters or file type makes it stale, and it is not offered any more.
+prepared_for = json.dumps([fmt_name, suffix, filters_key])
 if st.button("Prepare download", type="primary", disabled=not rows):
     bar = st.progress(0.0, text="Exporting…")
     total = max(1, summary.moments)
@@ -92,10 +99,16 @@ if st.button("Prepare download", type="primary", disabled=not rows):
 
     data, done = render_bytes(store(), fmt, filters, suffix=suffix, progress=progress)
     bar.progress(1.0, text=f"Done: {done.rows} rows")
-    st.session_state["ds_download"] = (data, f"{fmt_name}{suffix}")
+    st.session_state["ds_download"] = (data, f"{fmt_name}{suffix}", prepared_for)
 if "ds_download" in st.session_state:
-    data, file_name = st.session_state["ds_download"]
-    st.download_button("Download", data=data, file_name=file_name, key="ds_download_button")
+    data, file_name, made_for = st.session_state["ds_download"]
+    if made_for == prepared_for:
+        st.download_button(f"Download {file_name}", data=data, file_name=file_name,
+                           key="ds_download_button")
+    else:
+        del st.session_state["ds_download"]
+        st.caption("The format or filters changed since the last file was prepared: "
+                   "prepare it again to download these rows.")
 
 bucket = settings().s3_bucket
 if bucket:

@@ -1,49 +1,40 @@
-"""Numbers about the store, for the Insights page: tables, not charts (the page draws).
+"""Numbers about the store, for the Insights page: tables, not charts (the page draws;
+``insight_figures`` shapes one table per figure).
 
-Everything is computed in one pass over snapshot rows (``StatRow``): the SQL store
-streams them straight from its table (``LogStore.iter_stat_rows``), other stores go
-through their trees. A row carries the MDL its snapshot appends and its annotations,
-which is all the page needs: who spoke, how long, regenerations, latency, tokens.
+Everything is computed in one pass over snapshot rows: the SQL store streams them
+straight from its table (``LogStore.iter_snapshot_texts``), other stores go through
+their trees. A row carries the MDL its snapshot appends and its annotations. The MDL is
+read through the parser, a batch of rows at a time (``parse_rows``), and a turn is what
+``moments_core.datasets.turns`` says it is: an Example's ``Self:`` lines never count.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
-from moments_core.mdl import write_occurrences
-from moments_core.store.base import LogStore, MomentInfo
+from moments_core.mdl import MDLSyntaxError, Occurrence, Rejected, Self, parse_occurrences
+from moments_core.store.base import LogStore, MomentFilter, MomentInfo
 
+from .turns import is_turn
+
+# Annotations are YAML written by the runtime and the corpus import; the few keys the
+# charts need are picked with a pattern (a YAML load per answer would dominate the pass).
 _ANNOTATION = re.compile(r"^(provider|model|latency_ms|tokens|subreddit): *(.+)$", re.M)
 _SCORE = re.compile(r'"score": *(-?\d+)')
 _UTTERANCE = re.compile(r"^- ", re.M)
+# A line that can open a block spanning several lines (triple quotes or backticks).
+_BLOCK = re.compile(r"'''|\"\"\"|```")
+_BATCH_ROWS = 5_000
 
 
-@dataclass(slots=True)
-class StatRow:
-    """One snapshot as the insights need it."""
-
-    moment_id: str
-    node: str  # any key unique within the moment
-    parent: str | None
-    added: str  # the MDL the snapshot appends
-    annotations_yaml: str
-
-
-@dataclass(slots=True)
-class InsightFilters:
-    agent_kind: str | None = None
-    agent_id: str | None = None
-    agent_variant: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    source: str | None = None
+# Which moments the page covers: the store's own filter (``until`` is exclusive).
+InsightFilters = MomentFilter
 
 
 @dataclass(slots=True)
@@ -59,56 +50,69 @@ class Insights:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _store_filters(filters: InsightFilters) -> dict[str, Any]:
-    return {"agent_kind": filters.agent_kind, "agent_id": filters.agent_id,
-            "agent_variant": filters.agent_variant, "since": filters.since,
-            "until": filters.until, "source": filters.source}
+Row = tuple[str, object, object | None, str, str]
 
 
-def _rows_from_trees(store: LogStore, filters: InsightFilters) -> Iterator[StatRow]:
-    for info, nodes, _ in store.iter_trees(
-        agent_kind=filters.agent_kind, agent_id=filters.agent_id,
-        agent_variant=filters.agent_variant, since=filters.since, until=filters.until,
-        source=filters.source,
-    ):
-        for n in nodes:
-            yield StatRow(info.moment_id, n.snapshot_id, n.parent_id,
-                          write_occurrences(list(n.added)), n.annotations_yaml)
+def parse_rows(rows: Sequence[Row]) -> list[list[Occurrence]]:
+    """Each row's appended MDL parsed. Canonical MDL has one occurrence per line except
+    for blocks, and every stored text ends with a newline: when no row of the batch holds
+    a block marker, the texts are joined, parsed in one call (per-call overhead is most
+    of a one-line parse) and cut back by their line counts. Otherwise, or when the
+    counts do not add up, each row is parsed on its own."""
+    texts = [row[3] for row in rows]
+    joined = "".join(texts)
+    if not joined:
+        return [[] for _ in rows]
+    if _BLOCK.search(joined) is None and all(t.endswith("\n") for t in texts if t):
+        try:
+            parsed: list[Occurrence] | None = parse_occurrences(joined)
+        except MDLSyntaxError:
+            parsed = None  # parsed row by row below, so the error names the row's text
+        counts = [t.count("\n") for t in texts]
+        if parsed is not None and len(parsed) == sum(counts):
+            out: list[list[Occurrence]] = []
+            pos = 0
+            for n in counts:
+                out.append(parsed[pos:pos + n])
+                pos += n
+            return out
+    if len(rows) > 64:  # split, so only the part with a block is parsed line by line
+        half = len(rows) // 2
+        return parse_rows(rows[:half]) + parse_rows(rows[half:])
+    return [parse_occurrences(t) if t else [] for t in texts]
 
 
-def stat_rows(store: LogStore, filters: InsightFilters, fast: bool = True
-              ) -> Iterator[tuple[str, object, object | None, str, str]]:
-    """(moment, node, parent, appended MDL, annotations) per snapshot. The SQL store
-    streams them raw (no MDL parsing); other stores (or ``fast=False``) walk the trees."""
-    raw = getattr(store, "iter_snapshot_texts", None) if fast else None
-    if callable(raw):
-        for mid, seq, parent, added, notes in raw(
-            **_store_filters(filters), containing=("Self: ", "Rejected: "),
-        ):
-            yield mid, seq, parent, added or "", notes or ""
+def _batches(store: LogStore, filters: InsightFilters, fast: bool
+             ) -> Iterator[tuple[list[Row], list[list[Occurrence]]]]:
+    """Snapshot rows (moment, node, parent, appended MDL, annotations) with their
+    appended occurrences, a batch at a time. The SQL store streams raw rows, parsed
+    here; other stores (or ``fast=False``) walk the trees, whose nodes come parsed."""
+    if not fast:
+        for info, nodes, _ in store.iter_trees(filters):
+            yield ([(info.moment_id, n.snapshot_id, n.parent_id, "", n.annotations_yaml)
+                    for n in nodes], [list(n.added) for n in nodes])
         return
-    for r in _rows_from_trees(store, filters):
-        yield r.moment_id, r.node, r.parent, r.added, r.annotations_yaml
+    batch: list[Row] = []
+    for mid, node, parent, added, notes in store.iter_snapshot_texts(
+        filters, containing=("Self: ", "Rejected: "),
+    ):
+        batch.append((mid, node, parent, added or "", notes or ""))
+        if len(batch) >= _BATCH_ROWS:
+            yield batch, parse_rows(batch)
+            batch = []
+    if batch:
+        yield batch, parse_rows(batch)
 
 
 def variant_of(info: MomentInfo) -> str:
     return f"{info.agent_kind}-{info.agent_id}-{info.agent_variant}"
 
 
-def _says_length(line: str, head: str) -> int:
-    """Characters of a says-line's text, without the head and the quotes."""
-    body = line[len(head):]
-    if body.startswith("("):  # an emotion
-        body = body.split(") ", 1)[-1]
-    return max(0, len(body) - 2)
-
-
 def collect(store: LogStore, filters: InsightFilters, fast: bool = True) -> Insights:
-    infos_fast = getattr(store, "moment_infos", None) if fast else None
-    if callable(infos_fast):
-        infos = {i.moment_id: i for i in infos_fast(**_store_filters(filters))}
+    if fast:
+        infos = {i.moment_id: i for i in store.moment_infos(filters)}
     else:
-        infos = {s.info.moment_id: s.info for s in store.list_moments(**_store_filters(filters))}
+        infos = {s.info.moment_id: s.info for s in store.list_moments(filters)}
     turns: Counter[str] = Counter()
     regenerations: Counter[str] = Counter()
     children: Counter[tuple[str, object]] = Counter()
@@ -123,59 +127,54 @@ def collect(store: LogStore, filters: InsightFilters, fast: bool = True) -> Insi
     scores: list[int] = []
     variants = {mid: variant_of(info) for mid, info in infos.items()}
     corpus_moments = {mid for mid, info in infos.items() if info.source == "corpus"}
-    # Branch points: the SQL store counts them itself (the rows below then hold only
-    # answers and roots); otherwise they are counted from every row's parent.
-    fork_counts = getattr(store, "fork_counts", None) if fast else None
-    count_children = not callable(fork_counts)
+    # Branch points: the fast path lets the store count them (its rows then hold only
+    # answers and roots); the tree walk counts them from every row's parent.
+    count_children = not fast
     no_notes: dict[str, str] = {}
-    # The hot loop (one pass over every answer of every conversation): plain tuples and
-    # locals only.
-    for mid, _node, parent, added, notes_yaml in stat_rows(store, filters, fast):
-        variant = variants.get(mid)
-        if variant is None:
-            continue
-        if parent is not None:
-            if count_children:
-                children[(mid, parent)] += 1
-        elif mid in corpus_moments and notes_yaml:
-            sub = dict(_ANNOTATION.findall(notes_yaml)).get("subreddit", "(none)")
-            corpus.append((sub.strip("'\""), len(_UTTERANCE.findall(notes_yaml))))
-            scores.extend(int(x) for x in _SCORE.findall(notes_yaml))
-        if "Self: " not in added and "Rejected: " not in added:
-            continue
-        notes = dict(_ANNOTATION.findall(notes_yaml)) if notes_yaml else no_notes
-        for line in added.split("\n") if "\n" in added[:-1] else (added.rstrip("\n"),):
-            if line.startswith("Self: "):
-                turns[mid] += 1
-                a_variant.append(variant)
-                a_chars.append(len(line) - 8 if line[6] != "(" else _says_length(line, "Self: "))
-                if notes:
+    for batch, parsed in _batches(store, filters, fast):
+        for (mid, _node, parent, _text, notes_yaml), added in zip(batch, parsed, strict=True):
+            variant = variants.get(mid)
+            if variant is None:
+                continue
+            if parent is not None:
+                if count_children:
+                    children[(mid, parent)] += 1
+            elif mid in corpus_moments and notes_yaml:
+                sub = dict(_ANNOTATION.findall(notes_yaml)).get("subreddit", "(none)")
+                corpus.append((sub.strip("'\""), len(_UTTERANCE.findall(notes_yaml))))
+                scores.extend(int(x) for x in _SCORE.findall(notes_yaml))
+            notes: dict[str, str] | None = None
+            for occ in added:
+                if is_turn(occ):
+                    assert isinstance(occ, Self)
+                    if notes is None:
+                        notes = dict(_ANNOTATION.findall(notes_yaml)) if notes_yaml \
+                            else no_notes
+                    turns[mid] += 1
+                    a_variant.append(variant)
+                    a_chars.append(len(occ.says))
                     a_provider.append(notes.get("provider", "?"))
                     a_model.append(notes.get("model", "?"))
                     a_latency.append(_float(notes.get("latency_ms")))
                     a_tokens.append(_float(notes.get("tokens")))
-                else:
-                    a_provider.append("?")
-                    a_model.append("?")
-                    a_latency.append(None)
-                    a_tokens.append(None)
-            elif line.startswith("Rejected: "):
-                regenerations[mid] += 1
+                elif isinstance(occ, Rejected):
+                    regenerations[mid] += 1
     forks: Counter[str] = Counter()
-    if callable(fork_counts):
-        forks.update(fork_counts(**_store_filters(filters)))
+    if fast:
+        forks.update(store.fork_counts(filters))
     for (moment_id, _), n in children.items():
         if n > 1:
             forks[moment_id] += n - 1
-    moments = pd.DataFrame([
-        {
-            "moment_id": mid, "variant": variant_of(info), "source": info.source,
-            "day": info.created_at.date(), "turns": turns[mid],
-            "regenerations": regenerations[mid],
-            "edits": max(0, forks[mid] - regenerations[mid]),
-        }
-        for mid, info in infos.items()
-    ], columns=["moment_id", "variant", "source", "day", "turns", "regenerations", "edits"])
+    ids = list(infos)
+    moments = pd.DataFrame({
+        "moment_id": ids,
+        "variant": [variants[mid] for mid in ids],
+        "source": [infos[mid].source for mid in ids],
+        "day": [infos[mid].created_at.date() for mid in ids],
+        "turns": [turns[mid] for mid in ids],
+        "regenerations": [regenerations[mid] for mid in ids],
+        "edits": [max(0, forks[mid] - regenerations[mid]) for mid in ids],
+    }, columns=["moment_id", "variant", "source", "day", "turns", "regenerations", "edits"])
     return Insights(
         moments=moments,
         answers=pd.DataFrame({
@@ -202,20 +201,18 @@ def _feedback(store: LogStore, infos: dict[str, MomentInfo]) -> pd.DataFrame:
     rows = []
     for fb in _all_feedback(store, infos):
         if fb.kind in ("rating", "thumbs"):
+            value = _float(str(fb.value))
+            if not value:  # a rating or thumbs taken back is stored as empty
+                continue
             rows.append({"variant": variant_of(infos[fb.moment_id]), "kind": fb.kind,
-                         "value": _float(str(fb.value))})
+                         "value": value})
     return pd.DataFrame(rows, columns=["variant", "kind", "value"])
 
 
 def _all_feedback(store: LogStore, infos: dict[str, MomentInfo]) -> Iterator[Any]:
-    bulk = getattr(store, "all_feedback", None)
-    if callable(bulk):
-        for fb in bulk():
-            if fb.moment_id in infos:
-                yield fb
-        return
-    for mid in infos:
-        yield from store.list_feedback(moment_id=mid)
+    for fb in store.all_feedback():
+        if fb.moment_id in infos:
+            yield fb
 
 
 def _votes(store: LogStore, infos: dict[str, MomentInfo]) -> pd.DataFrame:

@@ -11,26 +11,22 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Literal
 
 from moments_core.mdl import Occurrence
-from moments_core.store.base import Feedback, LogStore, MomentInfo, TreeNode
+from moments_core.store.base import Feedback, LogStore, MomentFilter, MomentInfo, TreeNode
+
+from .feedback import rating_value
 
 Branches = Literal["all", "latest"]
 Split = Literal["train", "validation"]
 
 
 @dataclass(frozen=True, slots=True)
-class ExportFilters:
-    """Filters shared by every format. ``None`` (or "all") for a field means any."""
+class ExportFilters(MomentFilter):
+    """The store's ``MomentFilter`` (which moments) plus what every format filters on
+    within them. ``None`` (or "all") for a field means any."""
 
-    agent_kind: str | None = None
-    agent_id: str | None = None
-    agent_variant: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    source: str | None = None
     min_rating: float | None = None  # keeps conversations whose mean rating is at least this
     include_excluded: bool = False  # conversations marked "exclude" are left out by default
     branches: Branches = "all"  # every branch (each leaf) or only each moment's newest leaf
@@ -38,9 +34,8 @@ class ExportFilters:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("agent_kind", "agent_id", "agent_variant", "source"):
-            if getattr(self, name) in ("", "all", "*"):
-                object.__setattr__(self, name, None)
+        # Explicit: a slots dataclass is a new class, which a bare super() does not see.
+        super(ExportFilters, self).__post_init__()
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ValueError("validation_fraction must be in [0, 1)")
         if self.branches not in ("all", "latest"):
@@ -127,16 +122,15 @@ class TreeView:
         if fb is None:
             return None
         try:
-            return 1 if float(fb.value) > 0 else -1
+            value = float(fb.value)
         except (TypeError, ValueError):
             return None
+        # 0 is a thumbs taken back (a second press in the chat page).
+        return None if value == 0 else 1 if value > 0 else -1
 
     def rating(self, snapshot_id: str) -> float | None:
         fb = self.latest(snapshot_id, "rating")
-        try:
-            return float(fb.value) if fb is not None else None
-        except (TypeError, ValueError):
-            return None
+        return rating_value(fb.value) if fb is not None else None
 
     def labels(self, snapshot_id: str) -> list[str]:
         return sorted({str(f.value) for f in self.by_snapshot.get(snapshot_id, [])
@@ -190,13 +184,5 @@ def conversations_of(tree: TreeView, filters: ExportFilters) -> list[Conversatio
 
 def iter_trees(store: LogStore, filters: ExportFilters) -> Iterator[TreeView]:
     """Every moment matching the agent/time/source filters, one tree at a time."""
-    for info, nodes, feedback in store.iter_trees(
-        agent_kind=filters.agent_kind,
-        agent_id=filters.agent_id,
-        agent_variant=filters.agent_variant,
-        since=filters.since,
-        until=filters.until,
-        source=filters.source,
-        include_deleted=False,
-    ):
+    for info, nodes, feedback in store.iter_trees(filters.moments_only()):
         yield TreeView.build(info, nodes, feedback)
