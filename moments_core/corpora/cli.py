@@ -9,10 +9,9 @@ import typer
 from tqdm import tqdm
 
 from .agent_target import AgentTarget, load_target
-from .parallel import default_workers
 from .reddit_threads import ThreadOptions
 from .run import Conversion, Result, to_csv, to_store
-from .seed_csv import default_s3_url
+from .seed_csv import default_s3_parts_url, default_s3_url
 from .stats import ConversionStats
 
 generate_data_app = typer.Typer(
@@ -101,8 +100,12 @@ def reddit(
     kind: str = typer.Argument(..., help="agent kind, e.g. Agent"),
     agent_id: str = typer.Argument(..., help="agent id, e.g. cafebot"),
     variant: str = typer.Argument(..., help="agent variant, e.g. 01"),
-    path: Path = typer.Option(..., "--path", help="ConvoKit corpus folder or its .zip"),
-    out: str | None = typer.Option(None, "--out", help=".csv, .csv.tar.gz or s3://bucket/key"),
+    path: str = typer.Option(
+        ..., "--path",
+        help="ConvoKit corpus folder or its .zip (dask: a folder, .jsonl or glob; s3:// too)"),
+    out: str | None = typer.Option(
+        None, "--out",
+        help=".csv, .csv.tar.gz or s3://bucket/key (dask: a folder or s3:// prefix for parts)"),
     to_store_flag: bool = typer.Option(False, "--to-store", help="load into the log store"),
     db: str | None = typer.Option(None, "--db", help="store URL (default: the settings')"),
     min_score: int | None = typer.Option(None, help="skip paths with a lower-scored utterance"),
@@ -112,15 +115,56 @@ def reddit(
     limit: int | None = typer.Option(None, help="stop after this many threads"),
     no_trace: bool = typer.Option(False, "--no-trace",
                                   help="CSV: leave out the Context holding the source ids"),
-    workers: int | None = typer.Option(
-        None, "--workers", min=1,
-        help="CSV from a folder: processes at once (default: min(2, CPUs); 1: one process)"),
+    engine: str = typer.Option(
+        "local", "--engine",
+        help="local: one process on this machine; dask: a Dask cluster (see docs/corpora)"),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler",
+        help="dask: the scheduler's address, e.g. tcp://10.0.0.5:8786 (default: a local"
+             " cluster on this machine)"),
+    local_workers: int | None = typer.Option(
+        None, "--local-workers", min=1, help="dask without --scheduler: worker processes"
+                                             " (default: one per CPU)"),
 ) -> None:
     """Every root-to-leaf path of each post's reply tree becomes one moment."""
-    conv = Conversion("reddit", path=path, limit=limit, trace=not no_trace,
-                      options=_options(min_score, min_turns, max_turns, subreddit),
-                      workers=workers if workers is not None else default_workers())
+    options = _options(min_score, min_turns, max_turns, subreddit)
+    if engine == "dask":
+        _run_dask(name, kind, agent_id, variant, path, out, options, not no_trace,
+                  scheduler, local_workers, bad=[(to_store_flag, "--to-store"),
+                                                 (limit is not None, "--limit")])
+        return
+    if engine != "local":
+        raise typer.BadParameter(f"--engine {engine!r}: use local or dask")
+    if scheduler or local_workers:
+        raise typer.BadParameter("--scheduler and --local-workers go with --engine dask")
+    conv = Conversion("reddit", path=Path(path), limit=limit, trace=not no_trace,
+                      options=options)
     _run(conv, name, kind, agent_id, variant, out, to_store_flag, db, "B", True)
+
+
+def _run_dask(
+    name: str, kind: str, agent_id: str, variant: str, path: str, out: str | None,
+    options: ThreadOptions, trace: bool, scheduler: str | None, local_workers: int | None,
+    bad: list[tuple[bool, str]],
+) -> None:
+    from .engine_dask import dask_csv
+
+    for given, flag in bad:
+        if given:
+            raise typer.BadParameter(f"{flag} is not available with --engine dask")
+    try:
+        target = _target(kind, agent_id, variant)
+        dest = out or default_s3_parts_url(name)
+        typer.echo(f"converting {path} on Dask "
+                   f"({scheduler or 'a local cluster'}) -> {dest}", err=True)
+        done = dask_csv(path, target.init, dest, options, trace=trace, scheduler=scheduler,
+                        local_workers=local_workers)
+    except (FileNotFoundError, ValueError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+    for label, n in done.stats.summary().items():
+        typer.echo(f"{label:>28}: {n:,}")
+    typer.echo(f"written to {done.destination} ({len(done.parts)} parts)")
 
 
 @generate_data_app.command("chitchat")

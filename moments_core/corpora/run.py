@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Literal
 from .agent_target import AgentTarget
 from .chitchat import chitchat_threads
 from .grouping import NotGrouped
-from .parallel import default_workers
 from .reddit import reddit_threads
 from .reddit_threads import ThreadOptions
 from .seed_csv import write_seed
@@ -34,8 +33,6 @@ class Conversion:
     limit: int | None = None  # threads at most
     trace: bool = True  # CSV: a leading Context with the source ids
     grouped: bool | None = None  # reddit: None checks the file
-    # reddit folder -> CSV: processes converting parts of the file at once (see parallel)
-    workers: int = field(default_factory=default_workers)
 
 
 @dataclass(slots=True)
@@ -43,7 +40,6 @@ class Result:
     stats: ConversionStats
     destination: str
     sample: list[Thread]
-    worker_peak_kb: list[int] = field(default_factory=list)  # parallel: each worker's
 
 
 def threads_of(
@@ -91,38 +87,9 @@ def to_csv(
     one_pass = conv.source == "reddit" and conv.grouped is None
     attempt = replace(conv, grouped=True) if one_pass else conv
     try:
-        if _parallel(attempt):
-            result = _parallel_csv(attempt, target, dest, progress)
-            if result is not None:
-                return result
         return _to_csv(attempt, target, dest, progress)
     except NotGrouped:
         return _to_csv(replace(conv, grouped=False), target, dest, progress)
-
-
-def _parallel(conv: Conversion) -> bool:
-    """Only a grouped (or assumed grouped) corpus folder, whole, big enough to gain."""
-    from . import parallel
-
-    if conv.source != "reddit" or conv.workers < 2 or conv.limit is not None:
-        return False
-    if conv.grouped is not True or conv.path is None or not Path(conv.path).is_dir():
-        return False
-    utterances = Path(conv.path) / "utterances.jsonl"
-    return utterances.is_file() and utterances.stat().st_size >= parallel.MIN_BYTES
-
-
-def _parallel_csv(
-    conv: Conversion, target: AgentTarget, dest: str | Path, progress: Progress | None
-) -> Result | None:
-    from .parallel import parallel_csv
-
-    assert conv.path is not None
-    done = parallel_csv(conv.path, conv.options, target.init, dest, trace=conv.trace,
-                        workers=conv.workers, progress=progress)
-    if done is None:
-        return None
-    return Result(done.stats, done.destination, done.sample, done.worker_peak_kb)
 
 
 def _to_csv(

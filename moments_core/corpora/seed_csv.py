@@ -33,28 +33,44 @@ def default_s3_url(name: str, settings: Settings | None = None) -> str:
     return f"s3://{bucket}/generated-datasets/from-{name}.csv.tar.gz"
 
 
+class RowWriter:
+    """One thread -> one CSV row of the seed (RFC 4180: every field quoted, quotes doubled).
+
+    Shared by the single-process writer and the distributed engine, so both write the same
+    bytes for a thread. The csv module does the same character by character and was most
+    of the run time; str.replace is a C loop.
+    """
+
+    __slots__ = ("head", "tail", "trace")
+
+    def __init__(self, init_mdl: str, *, trace: bool = True) -> None:
+        init = init_mdl if init_mdl.endswith("\n") else init_mdl + "\n"
+        self.head = '"' + (init + "\n").replace('"', '""')
+        self.tail = END_OF_TEXT + '"\n'
+        self.trace = trace
+
+    def row(self, thread: Thread) -> str:
+        return self.head + thread.mdl(trace=self.trace).replace('"', '""') + self.tail
+
+
+def default_s3_parts_url(name: str, settings: Settings | None = None) -> str:
+    """Where the distributed engine writes its CSV parts when no output is given."""
+    return default_s3_url(name, settings).removesuffix(".csv.tar.gz") + "/"
+
+
 def csv_rows(
     threads: Iterable[Thread], f: TextIO, init_mdl: str, stats: ConversionStats, trace: bool,
-    *, header: bool = True,
 ) -> None:
-    """The rows (and, with ``header``, the header line) to ``f``; the parallel path writes
-    headerless parts that are then concatenated."""
-    # RFC 4180 by hand: every field quoted, quotes doubled. The csv module does the same
-    # character by character and was most of the run time; str.replace is a C loop.
-    if header:
-        f.write(HEADER)
-    init = init_mdl if init_mdl.endswith("\n") else init_mdl + "\n"
-    head = '"' + (init + "\n").replace('"', '""')
-    tail = END_OF_TEXT + '"\n'
+    """The header line and one row per thread to ``f``."""
+    f.write(HEADER)
+    row = RowWriter(init_mdl, trace=trace).row
     write = f.write
     for thread in threads:
-        write(head + thread.mdl(trace=trace).replace('"', '""') + tail)
+        write(row(thread))
         stats.threads_written += 1
 
 
-def open_csv(path: str | Path, *, append: bool = False) -> TextIO:
-    if append:
-        return open(path, "a", encoding="utf-8", newline="", buffering=1 << 20)
+def open_csv(path: str | Path) -> TextIO:
     return open(path, "w", encoding="utf-8", newline="", buffering=1 << 20)
 
 

@@ -3,7 +3,8 @@
 The stored moment is the agent's init followed by the thread, so it browses and exports
 like a chat moment of that agent. The trace (utterance ids, scores, timestamps) goes in
 the snapshot's annotations rather than into the moment. Ids derive from the thread, so
-importing the same corpus twice stores nothing new.
+importing the same corpus twice stores nothing new, and says so: such threads count as
+skipped, ``ALREADY_STORED``, not as written.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from .agent_target import AgentTarget
 from .stats import ConversionStats
 from .thread import Thread
 
+ALREADY_STORED = "already in the store"  # the skip reason of a thread imported before
+
 
 def import_threads(
     threads: Iterable[Thread], store: LogStore, target: AgentTarget, corpus_name: str,
     stats: ConversionStats,
 ) -> int:
-    """Save every thread; returns how many were saved."""
+    """Save every thread not stored yet; returns how many were new. Threads stored by an
+    earlier import are counted in ``stats.skipped[ALREADY_STORED]``."""
     init = parse_occurrences(target.init)
     instance = f"corpus-{corpus_name}"
     saved = 0
@@ -43,6 +47,9 @@ def import_threads(
             previous_snapshot_id=None,
             annotations_yaml=thread.trace_yaml,
         )
+        if store.has_snapshot(snap.id):
+            stats.skipped[ALREADY_STORED] += 1
+            continue
         store.save_snapshot(snap, info)
         stats.threads_written += 1
         saved += 1
