@@ -13,6 +13,7 @@ import streamlit as st
 from moments_core.agents import list_configs
 from moments_core.corpora import Conversion, Result, ThreadOptions, load_target, to_csv, to_store
 from moments_core.corpora.stats import ConversionStats
+from moments_core.corpora.store_import import ALREADY_STORED
 from moments_core.mdl import Self
 from moments_core.mdl.display import occurrence_text
 from moments_core.settings import get_settings
@@ -41,8 +42,10 @@ elif source == UPLOAD:
 
 configs = {c.name: c for c in list_configs()}
 config_name = st.selectbox("Agent config", sorted(configs), key="corpora_config")
+# One name field per source, so the default (and the file name) follows the source chosen.
 name = st.text_input("Dataset name", value="chitchat" if source == CHITCHAT else "reddit",
-                     key="corpora_name")
+                     key=f"corpora_name_{'chitchat' if source == CHITCHAT else 'reddit'}",
+                     help="Names the corpus in the store and the file: from-<name>.csv")
 
 with st.expander("Filters", expanded=True):
     c1, c2, c3, c4 = st.columns(4)
@@ -121,7 +124,8 @@ if RESULT in st.session_state:
     for bad in stats.bad_lines[:10]:
         st.warning(f"Skipped bad {bad}")
     if done_output == STORE_OUT:
-        st.success(f"{stats.threads_written:,} moments imported into the log store "
+        already = stats.skipped.get(ALREADY_STORED, 0)
+        st.success(f"{stats.threads_written:,} new, {already:,} already in the store "
                    "(source: corpus).")
     elif data is not None:
         st.download_button("Download CSV", data, file_name=f"from-{done_name}.csv",

@@ -50,7 +50,16 @@ def test_filters_and_store_import(tmp_path: Path) -> None:
     assert not at.exception and not at.error
     found = counts(at)
     assert found["threads written"] == 2 and found["skipped: other subreddit"] == 7
-    assert "2 moments imported" in at.success[0].value
+    assert "2 new, 0 already in the store" in at.success[0].value
+    store = SqlStore(url)
+    try:
+        assert len(store.list_moments(source="corpus")) == 2
+    finally:
+        store.close()
+    at.button(key="corpora_run").click().run()  # the same corpus again: nothing new
+    assert not at.exception and not at.error
+    assert "0 new, 2 already in the store" in at.success[0].value
+    assert counts(at)["skipped: already in the store"] == 2
     store = SqlStore(url)
     try:
         assert len(store.list_moments(source="corpus")) == 2
@@ -68,3 +77,7 @@ def test_chitchat_with_a_limit_and_missing_folder_error(tmp_path: Path) -> None:
     assert not at.exception
     assert counts(at)["threads written"] == 7
     assert at.chat_message[0].name == "assistant"  # the first chitchat speaker is Self
+    # The dataset (and file) name follows the source: chitchat, not reddit.
+    assert at.text_input(key="corpora_name_chitchat").value == "chitchat"
+    _, _, done_name, _ = at.session_state["corpora_result"]
+    assert f"from-{done_name}.csv" == "from-chitchat.csv"  # the download's file name
