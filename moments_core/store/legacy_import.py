@@ -1,7 +1,19 @@
 """Import snapshots written in the older full-snapshot form (S3 prefix or local folder).
 
 Each older object holds the whole moment so far, the snapshot id under ``id``, the moment
-id under ``moment.id`` and the agent under ``__agent_info``. They are stored as trees: a
+id under ``moment.id`` and the agent under ``__agent_info``::
+
+    "__agent_info": {"id": "<agent instance uuid>", "name": "Leela",
+                     "config": {"mdl": "0.2.2", "kind": "LlmCohereAgent", "id": "cafebot",
+                                "variant": "experiment", "init": "..."}}
+
+The agent's kind, id and variant come from ``config`` (each falling back to the object's
+key, ``snapshots/{kind}/{id}/{variant}/{instance}/{moment}/{snapshot}.json``, then to
+fields of ``__agent_info`` itself); the agent instance is ``__agent_info.id`` and the
+agent's ``name`` is kept in the moment's meta. Without ``config`` (this project's own
+earlier exports) ``__agent_info`` holds ``kind``/``id``/``variant``/``instance_id``.
+
+They are stored as trees: a
 snapshot whose parent is not among them (nor stored) becomes a root, and is counted.
 Snapshots already stored are skipped, so importing twice changes nothing.
 """
@@ -52,6 +64,37 @@ def _agent_value(agent: dict[str, Any], *names: str) -> str:
     return ""
 
 
+def agent_of(agent: dict[str, Any], name: str) -> dict[str, str]:
+    """Kind, id, variant and instance of the agent that wrote an older object, and its
+    display name, from ``__agent_info`` and the object's key ``name``."""
+    from_key = s3keys.parse_snapshot_key(name) or {}
+    config = agent.get("config")
+    if config is not None and not isinstance(config, dict):
+        raise ValueError("__agent_info.config is not an object")
+    if config is not None:  # the older chat server's form: ``id`` is the instance
+        return {
+            "agent_kind": _agent_value(config, "kind") or from_key.get("agent_kind")
+            or _agent_value(agent, "kind", "agent_kind") or "Agent",
+            "agent_id": _agent_value(config, "id") or from_key.get("agent_id")
+            or _agent_value(agent, "agent_id"),
+            "agent_variant": _agent_value(config, "variant") or from_key.get("agent_variant")
+            or _agent_value(agent, "variant", "agent_variant"),
+            "agent_instance_id": _agent_value(agent, "id", "instance_id", "agent_instance_id")
+            or from_key.get("agent_instance_id", ""),
+            "name": _agent_value(agent, "name"),
+        }
+    return {
+        "agent_kind": from_key.get("agent_kind") or _agent_value(agent, "kind", "agent_kind")
+        or "Agent",
+        "agent_id": from_key.get("agent_id") or _agent_value(agent, "id", "agent_id"),
+        "agent_variant": from_key.get("agent_variant")
+        or _agent_value(agent, "variant", "agent_variant"),
+        "agent_instance_id": _agent_value(agent, "instance_id", "agent_instance_id", "instance")
+        or from_key.get("agent_instance_id", ""),
+        "name": _agent_value(agent, "name"),
+    }
+
+
 def parse_legacy(name: str, data: Any) -> _Item:
     """One older object -> snapshot + moment info. Raises ValueError with the reason."""
     if not isinstance(data, dict):
@@ -63,18 +106,16 @@ def parse_legacy(name: str, data: Any) -> _Item:
     if "moment" not in data or "id" not in data:
         raise ValueError("not a snapshot: needs 'id' and 'moment'")
     snap = Snapshot.from_dict(data)
-    from_key = s3keys.parse_snapshot_key(name) or {}
+    who = agent_of(agent, name)
     info = MomentInfo(
         moment_id=snap.moment_id,
-        agent_kind=_agent_value(agent, "kind", "agent_kind") or from_key.get("agent_kind")
-        or "Agent",
-        agent_id=_agent_value(agent, "id", "agent_id") or from_key.get("agent_id", ""),
-        agent_variant=_agent_value(agent, "variant", "agent_variant")
-        or from_key.get("agent_variant", ""),
-        agent_instance_id=_agent_value(agent, "instance_id", "agent_instance_id", "instance")
-        or from_key.get("agent_instance_id", ""),
+        agent_kind=who["agent_kind"],
+        agent_id=who["agent_id"],
+        agent_variant=who["agent_variant"],
+        agent_instance_id=who["agent_instance_id"],
         source="import",
         created_at=snap.timestamp,
+        meta={"agent_name": who["name"]} if who["name"] else {},
     )
     return _Item(name, snap, info)
 
