@@ -70,10 +70,10 @@ class Settings:
         doc="With both a database and a bucket: write to SQL and mirror every save to S3.",
     )
     s3_connect_timeout_s: float = setting(
-        2.0, "MOMENTS_S3_CONNECT_TIMEOUT", doc="Seconds to wait for a connection to S3."
+        1.5, "MOMENTS_S3_CONNECT_TIMEOUT", doc="Seconds to wait for a connection to S3."
     )
     s3_read_timeout_s: float = setting(
-        4.0, "MOMENTS_S3_READ_TIMEOUT", doc="Seconds to wait for S3 to answer a request."
+        2.0, "MOMENTS_S3_READ_TIMEOUT", doc="Seconds to wait for S3 to answer a request."
     )
     s3_max_attempts: int = setting(
         2, "MOMENTS_S3_MAX_ATTEMPTS",

@@ -1,8 +1,8 @@
 """A boto3 S3 client from settings; credentials come the usual boto3 way (env, profile).
 
 Timeouts and attempts are settings (``MOMENTS_S3_CONNECT_TIMEOUT``, ``..._READ_TIMEOUT``,
-``..._MAX_ATTEMPTS``): an endpoint that accepts connections but never answers makes a
-call give up after about attempts × (connect + read) seconds, 12 s by default.
+``..._MAX_ATTEMPTS``); ``give_up_after_s`` bounds how long one call can wait on an
+endpoint that is down or accepts connections and never answers: 14.5 s by default.
 """
 
 from __future__ import annotations
@@ -14,11 +14,19 @@ from botocore.config import Config
 
 from moments_core.settings import Settings
 
+# Measured against a socket that accepts and never answers (botocore 1.44): an attempt
+# waits up to twice the read timeout, and a PUT about 2 s more once (its 100-continue
+# handshake); standard-mode retries back off up to 1 s before the second attempt.
+_READS_PER_ATTEMPT = 2
+_PUT_HANDSHAKE_S = 2.5
+_BACKOFF_S = 1.0
+
 
 def give_up_after_s(settings: Settings, *, fail_fast: bool = False) -> float:
-    """The longest one call can wait on an endpoint that never answers (without backoff)."""
+    """The longest one call waits on an endpoint that is down or never answers."""
     connect, read, attempts = _limits(settings, fail_fast)
-    return attempts * (connect + read)
+    return (attempts * (connect + _READS_PER_ATTEMPT * read) + _PUT_HANDSHAKE_S
+            + (attempts - 1) * _BACKOFF_S)
 
 
 def _limits(settings: Settings, fail_fast: bool) -> tuple[float, float, int]:
