@@ -1,4 +1,5 @@
-"""Many writers on one SQLite file, and a writer killed mid-write."""
+"""Many writers on one SQLite file, a writer killed mid-write, and a race of threads and
+processes on Postgres."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import threading
 import uuid
 from pathlib import Path
 
+from moments_core.mdl import Begin, Moment, Participant, Snapshot
 from moments_core.store.migrate import upgrade
 from moments_core.store.sql import SqlStore
-from moments_core.store.synthetic import agent_info, conversation
+from moments_core.store.synthetic import agent_info, conversation, race_snapshots
 
 ROOT = Path(__file__).resolve().parent.parent
 TURNS = 5  # 10 snapshots per conversation, plus one per regenerate (every 3rd turn)
@@ -98,3 +100,74 @@ def test_a_killed_writer_leaves_every_returned_save(tmp_path: Path) -> None:
         assert snap.moment.occurrences[0].kind == "Begin"
     stored = sum(m.snapshots for m in reader.list_moments())
     assert stored >= len(saved)
+
+
+RACE_WORKERS_THREADS, RACE_WORKERS_PROCS, RACE_PER_WORKER = 8, 4, 167  # 2,004 snapshots
+
+
+def race_on(url: str) -> tuple[list[tuple[str, str]], list[str], str]:
+    """8 threads (one shared store) and 4 processes save ``race_snapshots`` at once:
+    siblings under one stored root, and roots of 8 moments that every worker creates at
+    the same instant. Returns (acknowledged (snapshot id, moment id)), failures, root id."""
+    store = SqlStore(url)
+    root = Snapshot(Moment([Begin(), Participant("Customer", "Shared root.")]),
+                    moment_id=f"race-root-{uuid.uuid4()}")
+    store.save_snapshot(root, agent_info(root.moment_id, variant="race"))
+    moment_ids = [f"race-{i}-{uuid.uuid4()}" for i in range(8)]
+    acked: list[tuple[str, str]] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(RACE_WORKERS_THREADS)
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "tests.store_writer", "--race", url, str(100 + w),
+         str(RACE_PER_WORKER), root.id, *moment_ids],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) for w in range(RACE_WORKERS_PROCS)]
+
+    def work(worker: int) -> None:
+        start.wait()
+        for snap, info in race_snapshots(worker, RACE_PER_WORKER, root, moment_ids):
+            try:
+                store.save_snapshot(snap, info)
+            except Exception as err:  # noqa: BLE001 - every failure is the test's business
+                with lock:
+                    failures.append(f"{type(err).__module__}.{type(err).__name__}: {err}")
+            else:
+                with lock:
+                    acked.append((snap.id, snap.moment_id))
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(RACE_WORKERS_THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        if p.returncode != 0:
+            failures.append(f"writer exited {p.returncode}: {err[-500:]}")
+        for line in out.splitlines():
+            if line.startswith("ERROR "):
+                failures.append(line[len("ERROR "):])
+            else:
+                sid, mid = line.split()
+                acked.append((sid, mid))
+    store.close()
+    return acked, failures, root.id
+
+
+def test_postgres_race_of_threads_and_processes_loses_nothing(pg_url: str) -> None:
+    acked, failures, root_id = race_on(pg_url)
+    raw = [f for f in failures if not f.startswith("moments_core.store")]
+    assert not raw, f"raw driver exceptions reached a caller: {raw[:3]}"
+    assert not failures, failures[:3]  # the races are retried: none is even refused
+    assert len(acked) == (RACE_WORKERS_THREADS + RACE_WORKERS_PROCS) * RACE_PER_WORKER >= 2000
+    reader = SqlStore(pg_url)
+    siblings = {sid for sid, mid in acked if mid.startswith("race-root-")}
+    assert set(reader.children(root_id)) == siblings
+    by_moment: dict[str, set[str]] = {}
+    for sid, mid in acked:
+        by_moment.setdefault(mid, set()).add(sid)
+    for mid, sids in by_moment.items():
+        stored = {n.snapshot_id for n in reader.tree(mid)}
+        assert sids <= stored and len(stored) == len(sids) + (mid.startswith("race-root-"))
+    assert len(reader.list_moments(agent_variant="race")) == 9

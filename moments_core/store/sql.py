@@ -253,7 +253,9 @@ class SqlStore(LogStore):
             ).first() is not None
 
     def _saved_before(self, snapshot_id: str) -> bool:
-        return self.has_snapshot(snapshot_id)
+        # Only what this process wrote: the insert itself ignores a stored id, so asking
+        # the database first would cost a query per save for nothing.
+        return self._texts.get(snapshot_id) is not None
 
     def _parent_state(self, snapshot_id: str) -> ParentState | None:
         found = self._texts_of(snapshot_id)
