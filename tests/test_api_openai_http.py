@@ -236,3 +236,16 @@ def test_the_routes_are_in_the_openapi_schema(http: httpx.Client) -> None:
     assert {"400", "401", "404", "413", "429", "503"} <= set(post_op["responses"])
     assert "requestBody" in post_op
     assert "get" in paths["/v1/models"]
+
+
+def test_open_webui_users_are_kept_apart_by_its_forwarded_user_header(
+        http: httpx.Client, sqlite_store: LogStore) -> None:
+    for who in ("u-1", "u-2"):
+        r = post(http, body_of("Hi"), headers={"X-OpenWebUI-User-Id": who})
+        assert r.status_code == 200
+    moments = sqlite_store.list_moments()
+    assert sorted(m.info.meta["user"] for m in moments) == ["u-1", "u-2"]
+    # The body's user wins over the header.
+    post(http, body_of("Hi", user="alice"), headers={"X-OpenWebUI-User-Id": "u-1"})
+    assert sorted(m.info.meta["user"] for m in sqlite_store.list_moments()) == [
+        "alice", "u-1", "u-2"]

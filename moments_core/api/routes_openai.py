@@ -52,6 +52,7 @@ from .openai_history import (
 from .openai_route import OpenAIRoute, presented_token
 from .openai_schema import (
     MAX_STOPS,
+    MAX_USER,
     ChatCompletionRequest,
     chunk,
     completion,
@@ -60,6 +61,7 @@ from .openai_schema import (
 )
 
 log = logging.getLogger("moments.api")
+OPEN_WEBUI_USER_HEADER = "x-openwebui-user-id"
 router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute)
 
 ERROR_SCHEMA = {"type": "object", "properties": {"error": {"type": "object", "properties": {
@@ -161,7 +163,15 @@ class ChatTurn:
     fingerprint: str
 
 
-def _place(ctx: ApiContext, body: ChatCompletionRequest, token: str | None) -> ChatTurn:
+def caller_of(request: Request, body: ChatCompletionRequest) -> Caller:
+    """Whose conversation this is: the presented token and the body's ``user``, or, where
+    the client sends none, the user header Open WebUI forwards
+    (``ENABLE_FORWARD_USER_INFO_HEADERS``), so its users' chats stay apart."""
+    user = body.user or request.headers.get(OPEN_WEBUI_USER_HEADER, "")[:MAX_USER]
+    return Caller.of(presented_token(request), user)
+
+
+def _place(ctx: ApiContext, body: ChatCompletionRequest, caller: Caller) -> ChatTurn:
     """Check everything, then store the client's lines (nothing is stored for a refused
     request; a failed model call later keeps them)."""
     vc = _variant(ctx, body.model)
@@ -170,7 +180,6 @@ def _place(ctx: ApiContext, body: ChatCompletionRequest, token: str | None) -> C
                           accept_system=config.accept_system, participant=config.participant,
                           max_chars=getattr(ctx.settings, "max_line_chars", None))
     params = _params(config, body)
-    caller = Caller.of(token, body.user)
     placement = locate(ctx.store, caller.scope(config.name), lines)
     if placement.info is not None and placement.info.config_version != vc.version:
         # A moment keeps the config version it started with.
@@ -306,7 +315,7 @@ def chat_completions(body: ChatCompletionRequest, request: Request, ctx: Ctx) ->
     """The agent's answer to the last user message. The whole history is sent each time
     (as OpenAI clients do); it is stored as a path in the conversation's tree, so the
     same history sent again makes a sibling answer and an edited message a new branch."""
-    turn = _place(ctx, body, presented_token(request))
+    turn = _place(ctx, body, caller_of(request, body))
     events = turn.agent.respond_to(turn.answers, [])
     first = _first(events)
     headers = {"X-Moments-Moment-Id": turn.moment_id}
