@@ -225,20 +225,24 @@ def test_unstorable_text_is_refused_naming_the_occurrence(
 
 
 def test_a_failed_save_never_poisons_later_saves(backend: Backend) -> None:
-    """The issue's sequence: a refused save for m1, a new moment n1, then m1 again."""
+    """The issue's sequence: a refused first save of m1, a new moment n1, then m1 again
+    (before: SQLite filed m1's snapshot under n1, reusing the rolled-back moment key)."""
     store = backend.store
-    m1, snaps = _save_conversation(store, turns=1)
-    with pytest.raises(StoreError):
-        store.save_snapshot(_turn(snaps[-1], "lone \ud800"), m1)
+    m1 = agent_info(str(uuid.uuid4()))
+    with pytest.raises(StoreError, match="lone surrogate"):
+        store.save_snapshot(_root(m1.moment_id, "lone \ud800"), m1)
     n1 = agent_info(str(uuid.uuid4()), agent_id="financebot")
     n_root = _root(n1.moment_id)
     store.save_snapshot(n_root, n1)
-    nxt = _turn(snaps[-1], "Still there?")
+    m_root = _root(m1.moment_id, "Fine this time.")
+    store.save_snapshot(m_root, m1)
+    nxt = _turn(m_root, "Still there?")
     store.save_snapshot(nxt, m1)
-    replica = backend.replica()
-    assert replica.get_snapshot(nxt.id).moment_id == m1.moment_id
-    assert {n.snapshot_id for n in replica.tree(n1.moment_id)} == {n_root.id}
-    assert nxt.id in {n.snapshot_id for n in replica.tree(m1.moment_id)}
+    for reader in (store, backend.replica()):
+        assert reader.get_snapshot(nxt.id).moment_id == m1.moment_id
+        assert {n.snapshot_id for n in reader.tree(n1.moment_id)} == {n_root.id}
+        assert {n.snapshot_id for n in reader.tree(m1.moment_id)} == {m_root.id, nxt.id}
+        assert reader.get_moment(m1.moment_id).agent_id == "cafebot"
 
 
 def test_a_snapshot_without_info_joins_or_creates_its_moment(backend: Backend) -> None:
