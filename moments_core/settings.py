@@ -54,6 +54,7 @@ class Settings:
         doc="Folder of agent variant configs ({kind}-{id}-{variant}.yaml).",
         default_doc="./configs",
     )
+    evals_dir: Path = setting(PROJECT_ROOT / "evals", "MOMENTS_EVALS_DIR", doc="Folder of evaluation suites (*.yaml) the Evals page lists.", default_doc="./evals")  # noqa: E501
     db_url: str = setting(
         "", "MOMENTS_DB_URL",
         doc="SQLAlchemy URL of the log store (sqlite:///… or postgresql+psycopg://…).",
@@ -101,9 +102,19 @@ class Settings:
         "cafebot-01", "MOMENTS_DEFAULT_AGENT", doc="Variant the dashboard opens with."
     )
     api_default_variant: str = setting("", "MOMENTS_API_DEFAULT_VARIANT", doc="Variant (kind-id-variant) a start without kind/id/variant talks to: the older web client's placeholder snapshot. Empty: MOMENTS_DEFAULT_AGENT.")
-    api_max_body: int = setting(1_000_000, "MOMENTS_API_MAX_BODY", doc="Largest request body the API reads, in bytes (larger: 413).")
-    max_line_chars: int = setting(32_768, "MOMENTS_MAX_LINE_CHARS", doc="Longest text of one occurrence a client may send, in characters (API and chat; longer: refused, nothing stored).")
-    api_dedup_seconds: float = setting(30.0, "MOMENTS_API_DEDUP_SECONDS", doc="A turn without Idempotency-Key repeating the same lines under the same snapshot within this many seconds is the same turn (0: off).")
+    api_max_body: int = setting(
+        1_000_000, "MOMENTS_API_MAX_BODY",
+        doc="Largest request body the API reads, in bytes (larger: 413, nothing read).",
+    )
+    max_line_chars: int = setting(
+        32_768, "MOMENTS_MAX_LINE_CHARS",
+        doc="Longest line a client may send, in characters (API: 422; chat: refused).",
+    )
+    api_dedup_seconds: float = setting(
+        30.0, "MOMENTS_API_DEDUP_SECONDS",
+        doc="A resent turn (same lines, same snapshot) within this many seconds is the same"
+            " turn, when it has no Idempotency-Key (0: off).",
+    )
 
     @property
     def database_url(self) -> str:

@@ -112,7 +112,7 @@ def test_malformed_json_and_wrong_places(client: TestClient, sqlite_store: LogSt
     ({"id": "nobot", "variant": "01"}, 404, "no agent variant Agent-nobot-01"),
     ({"id": "echo", "variant": "99"}, 404, "GET /v1/variants"),
     ({"kind": "ChatGptAgent", "id": "echo", "variant": "01"}, 404, "ChatGptAgent-echo-01"),
-    ({"id": "../configs/Agent-echo", "variant": "01"}, 404, "no agent variant"),
+    ({"id": "../configs/Agent-echo", "variant": "01"}, 422, "may not start with '.'"),
     ({"variant": "01"}, 422, "body.id"),
     ({"id": "", "variant": "01"}, 422, "body.id"),
 ])

@@ -13,6 +13,7 @@ from moments_core.mdl import Self, Snapshot
 from moments_core.providers import ProviderError
 
 from .config import ConfigError, load_config_file
+from .names import InvalidName, check_key
 from .registry import config_files, default_key, split_name
 from .runtime import Agent, AgentError, TurnEvent, TurnFailed, TurnResult
 
@@ -114,19 +115,23 @@ def chat(
     turn, so it can be scripted. Commands: /regen /new /mdl /quit."""
     from moments_core.store import open_store
 
-    if kind and agent_id is None:
-        key = split_name(kind)
-    elif kind and agent_id and variant is None:
-        key = ("Agent", kind, agent_id)
-    elif kind and agent_id and variant:
-        key = (kind, agent_id, variant)
-    else:
-        key = default_key()
+    try:  # a name from the command line is checked before it names a file
+        if kind and agent_id is None:
+            key = split_name(kind)
+        elif kind and agent_id and variant is None:
+            key = check_key("Agent", kind, agent_id)
+        elif kind and agent_id and variant:
+            key = check_key(kind, agent_id, variant)
+        else:
+            key = default_key()
+    except ValueError as err:
+        typer.echo(f"cannot start: {err}", err=True)
+        raise typer.Exit(2) from None
     store = open_store(store_url)
     try:
         try:
             agent = Agent.from_name(*key, store=store, version=version)
-        except (ConfigError, FileNotFoundError, ProviderError) as err:
+        except (ConfigError, FileNotFoundError, ProviderError, InvalidName) as err:
             typer.echo(f"cannot start {'-'.join(key)}: {err}", err=True)
             raise typer.Exit(1) from None
         c = agent.config

@@ -18,6 +18,7 @@ from moments_core.mdl import MDLSyntaxError, Occurrence, parse_occurrences
 from moments_core.store.base import ConfigVersion, LogStore
 
 from .config import AgentConfig, parse_config
+from .names import check_name
 from .registry import VersionedConfig, configs_dir, find_config_file, save_config
 
 SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,120}\.yaml$")
@@ -87,8 +88,9 @@ def save_version(store: LogStore, fields: dict[str, Any], author: str = "editor"
 
 def save_as_variant(store: LogStore, fields: dict[str, Any], new_variant: str,
                     author: str = "editor") -> VersionedConfig:
-    """Store the fields as version 1 of a new variant of the same agent."""
-    data = {**fields, "variant": new_variant}
+    """Store the fields as version 1 of a new variant of the same agent (``InvalidName``,
+    a ValueError, for a name that may not be used)."""
+    data = {**fields, "variant": check_name(new_variant, "variant")}
     config = parse_config(config_yaml(data), "<new variant>")
     existing = store.list_config_versions(*config.key)
     try:

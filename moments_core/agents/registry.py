@@ -15,6 +15,7 @@ from moments_core.settings import get_settings
 from moments_core.store.base import LogStore, NotFound
 
 from .config import AgentConfig, ConfigError, FieldProblem, load_config_file, parse_config
+from .names import InvalidName, check_key, config_path, inside
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,9 @@ def configs_dir(folder: str | Path | None = None) -> Path:
 
 
 def config_files(folder: str | Path | None = None) -> list[Path]:
-    return sorted(configs_dir(folder).glob("*.yaml"))
+    """The folder's ``*.yaml`` files; a link that leads out of the folder is left out."""
+    base = configs_dir(folder)
+    return sorted(p for p in base.glob("*.yaml") if inside(base, p))
 
 
 def list_configs(folder: str | Path | None = None) -> list[AgentConfig]:
@@ -49,9 +52,9 @@ def split_name(name: str) -> tuple[str, str, str]:
     """``Agent-cafebot-01`` or ``cafebot-01`` (kind ``Agent``) -> (kind, id, variant)."""
     parts = name.split("-")
     if len(parts) >= 3:
-        return parts[0], parts[1], "-".join(parts[2:])
+        return check_key(parts[0], parts[1], "-".join(parts[2:]))
     if len(parts) == 2:
-        return "Agent", parts[0], parts[1]
+        return check_key("Agent", parts[0], parts[1])
     raise ValueError(f"agent name {name!r} must look like 'cafebot-01' or 'Agent-cafebot-01'")
 
 
@@ -63,7 +66,9 @@ def default_key() -> tuple[str, str, str]:
 def find_config_file(
     kind: str, agent_id: str, variant: str, folder: str | Path | None = None
 ) -> Path:
-    exact = configs_dir(folder) / f"{kind}-{agent_id}-{variant}.yaml"
+    """The file of a variant; ``InvalidName`` for a name that is not one (checked before any
+    path is built), ``FileNotFoundError`` (naming no server path) when there is none."""
+    exact = config_path(configs_dir(folder), kind, agent_id, variant)
     if exact.is_file():
         return exact
     for path in config_files(folder):
@@ -72,7 +77,7 @@ def find_config_file(
                 return path
         except ConfigError:
             continue
-    raise FileNotFoundError(f"no config for {kind}-{agent_id}-{variant} in {configs_dir(folder)}")
+    raise FileNotFoundError(f"no config for {kind}-{agent_id}-{variant} in the configs folder")
 
 
 def load_agent_config(
@@ -84,6 +89,7 @@ def load_agent_config(
     folder: str | Path | None = None,
 ) -> VersionedConfig:
     """The newest stored version (or ``version``); seeds the store from the file if empty."""
+    check_key(kind, agent_id, variant)
     if store is not None:
         try:
             cv = store.get_config_version(kind, agent_id, variant, version)
@@ -95,7 +101,7 @@ def load_agent_config(
             return VersionedConfig(parse_config(cv.yaml_text, source), cv.version, cv.yaml_text)
     path = find_config_file(kind, agent_id, variant, folder)
     text = path.read_text(encoding="utf-8")
-    config = parse_config(text, str(path))
+    config = parse_config(text, f"configs/{path.name}")  # messages name no server path
     if store is None:
         return VersionedConfig(config, None, text)
     cv = store.save_config_version(kind, agent_id, variant, text, author="configs/")
@@ -113,6 +119,10 @@ def save_config(
     ``expect_key`` guards against an edit that renamed the variant by accident.
     """
     config = parse_config(yaml_text, "<edited config>")
+    try:
+        check_key(*config.key)
+    except InvalidName as err:
+        raise ConfigError("<edited config>", [FieldProblem("kind/id/variant", str(err))]) from None
     if expect_key is not None and config.key != expect_key:
         raise ConfigError("<edited config>", [FieldProblem(
             "kind/id/variant", f"is {'-'.join(config.key)}, expected {'-'.join(expect_key)}"

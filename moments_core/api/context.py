@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 
 from moments_core.agents import Agent, ConfigError, VersionedConfig, load_agent_config
+from moments_core.logscrub import register_secret
 from moments_core.providers import Provider, make_provider
 from moments_core.settings import Settings
 from moments_core.store import LogStore, MomentInfo, NotFound
@@ -54,6 +55,7 @@ class ApiContext:
     def provider(self, vc: VersionedConfig) -> Provider:
         c = vc.config
         api_key = c.resolved_api_key()
+        register_secret(api_key)  # a key named in a config is scrubbed from logs too
         key = (c.provider, c.model, c.base_url, c.device, api_key)
         with self._lock:
             found = self._providers.get(key)

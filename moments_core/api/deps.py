@@ -16,6 +16,8 @@ def get_context(request: Request) -> ApiContext:
 
 
 Ctx = Annotated[ApiContext, Depends(get_context)]
-AgentInstanceId = Annotated[str, Path(min_length=1, max_length=ID_MAX)]
-MomentId = Annotated[str, Path(min_length=1, max_length=ID_MAX)]
-SnapshotId = Annotated[str, Path(min_length=1, max_length=ID_MAX)]
+# No control characters (a NUL would reach the database as a driver error): 422, not 5xx.
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+AgentInstanceId = Annotated[str, Path(min_length=1, max_length=ID_MAX, pattern=PRINTABLE)]
+MomentId = Annotated[str, Path(min_length=1, max_length=ID_MAX, pattern=PRINTABLE)]
+SnapshotId = Annotated[str, Path(min_length=1, max_length=ID_MAX, pattern=PRINTABLE)]

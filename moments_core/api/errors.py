@@ -5,7 +5,8 @@ tracebacks, secrets) goes into a response."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,7 +15,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from moments_core.agents import AgentError, TurnFailed
+from moments_core.agents.limits import LineRefused
+from moments_core.agents.names import InvalidName
+from moments_core.logscrub import scrub
 from moments_core.store import NotFound, StoreError
+from moments_core.store.errors import StoreUnavailable
 
 from .models import ErrorOut
 
@@ -83,6 +88,26 @@ def install_handlers(app: FastAPI) -> None:
     async def agent_error(_: Request, exc: Exception) -> JSONResponse:
         return error_response(422, str(exc))
 
+    async def store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # The back end's text can hold endpoints or connection strings: log it scrubbed,
+        # answer without it. A participant's line saved before the outage is named.
+        log.error("the log store is unavailable: %s: %s", type(exc).__name__, exc)
+        saved = getattr(exc, "participant_snapshot_id", None)
+        tail = (f"; the participant's line is saved (snapshot {saved}): retry from it"
+                if saved else "; nothing was stored")
+        return error_response(503, f"the log store is unavailable, try again later{tail}",
+                              {"Retry-After": "5"}, participant_snapshot_id=saved)
+
+    async def refused_input(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(422, str(exc))
+
+    async def too_deep(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(422, "the body is nested too deeply to be read; nothing was stored")
+
+    async def not_text(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(422, "the body holds text that is not valid Unicode (a lone"
+                                   " surrogate such as \\ud800); nothing was stored")
+
     async def store_error(_: Request, exc: Exception) -> JSONResponse:
         log.warning("store refused a write: %s", exc)
         return error_response(409, f"the log store refused it: {exc}")
@@ -97,5 +122,51 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, not_found)  # before StoreError: it is a subclass
     app.add_exception_handler(TurnFailed, turn_failed)
     app.add_exception_handler(AgentError, agent_error)
+    app.add_exception_handler(StoreUnavailable, store_unavailable)
+    app.add_exception_handler(LineRefused, refused_input)
+    app.add_exception_handler(InvalidName, refused_input)
+    app.add_exception_handler(RecursionError, too_deep)
+    app.add_exception_handler(UnicodeError, not_text)
     app.add_exception_handler(StoreError, store_error)
     app.add_exception_handler(SQLAlchemyError, database_down)
+
+
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
+
+
+class LastResort:
+    """Whatever escapes the handlers becomes a 500 with a reference and no traceback;
+    the log gets the traceback, scrubbed, under the same reference. Unlike Starlette's
+    ServerErrorMiddleware it does not re-raise, so the server's own "Exception in ASGI
+    application" line (unscrubbed text, full traceback) never happens."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive,
+                       send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: MutableMapping[str, Any]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:  # the last line of defence
+            ref = uuid.uuid4().hex[:12]
+            log.error("internal error %s on %s %s: %s", ref, scope.get("method"),
+                      scrub(str(scope.get("path", ""))[:200]), type(exc).__name__,
+                      exc_info=exc)
+            if started:  # a stream already under way: it ends here
+                return
+            response = error_response(500, f"internal error (reference {ref}); nothing"
+                                           " about it is shown here, the server log has it")
+            await response(scope, receive, send)

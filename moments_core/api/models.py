@@ -8,16 +8,38 @@ by ``moments_core.mdl`` (with a message that names the occurrence), not by the s
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from moments_core.agents.names import NAME_MAX, NAME_PATTERN, check_name
 from moments_core.mdl import KEYWORDS
 
 # Listed in the schema for clients; checked by moments_core.mdl, whose message is clearer.
 OCCURRENCE_KINDS = sorted(KEYWORDS | {"Participant"})
 # Ids are UUIDs in practice; the bound only keeps junk out of the store's indexes.
 ID_MAX = 200
+
+
+def _name_part(value: str, info: ValidationInfo) -> str:
+    return check_name(value, info.field_name or "name")
+
+
+# A kind, id or variant: checked by the one name rule (moments_core.agents.names) before
+# it can name a file; the pattern is in the schema so clients see it.
+NamePart = Annotated[str, Field(min_length=1, max_length=NAME_MAX,
+                                json_schema_extra={"pattern": NAME_PATTERN}),
+                     AfterValidator(_name_part)]
 
 
 class OccurrenceModel(BaseModel):
@@ -80,11 +102,38 @@ class LoggedOut(BaseModel):
 
 
 class StartIn(BaseModel):
-    """The variant to talk to; its prompt comes from its config only."""
+    """The variant to talk to; its prompt comes from its config only.
 
-    kind: str = Field(default="Agent", min_length=1, max_length=ID_MAX)
-    id: str = Field(min_length=1, max_length=ID_MAX, examples=["cafebot"])
-    variant: str = Field(min_length=1, max_length=ID_MAX, examples=["01"])
+    The older web client sends a placeholder snapshot instead (``{"id", "moment",
+    "previous_snapshot_id", "__agent_config_override"}``): with a ``moment`` and no
+    ``variant`` the moment talks to the server's default variant
+    (``MOMENTS_API_DEFAULT_VARIANT``), the placeholder's ids are ignored and the override
+    is never applied."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    # Declared first: the checks of ``id`` and ``variant`` read it.
+    moment: MomentModel | None = Field(
+        default=None, description="older client: the placeholder snapshot's moment (ignored)")
+    previous_snapshot_id: str | None = Field(default=None, max_length=ID_MAX,
+                                             description="older client: ignored")
+    agent_config_override: Any = Field(
+        default=None, alias="__agent_config_override",
+        description="older client: never applied (the prompt comes from the server)")
+    kind: NamePart = Field(default="Agent")
+    id: NamePart | None = Field(default=None, validate_default=True, examples=["cafebot"])
+    variant: NamePart | None = Field(default=None, validate_default=True, examples=["01"])
+
+    @field_validator("id", "variant", mode="wrap")
+    @classmethod
+    def _named_unless_placeholder(cls, value: Any, handler: ValidatorFunctionWrapHandler,
+                                  info: ValidationInfo) -> Any:
+        if info.data.get("moment") is not None and (
+                info.field_name == "id" or value is None):
+            return None  # the placeholder's id is a snapshot id, not an agent's
+        if value is None:
+            raise PydanticCustomError("missing", "Field required")
+        return handler(value)
 
 
 class VariantOut(BaseModel):

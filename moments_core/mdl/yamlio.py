@@ -53,9 +53,99 @@ for _first, _resolvers in MDLLoader.yaml_implicit_resolvers.items():
     ]
 
 
+# Bounds on one YAML value, so neither an alias bomb (372 bytes that expand to 39 MB of
+# JSON) nor deep nesting (a RecursionError in the dumper, the JSON encoder, the store)
+# gets past the parser. Far above any Context or Action a person writes.
+MAX_DEPTH = 64
+MAX_NODES = 100_000  # values counted as expanded: each alias counts its whole subtree
+
+
+class YAMLTooLarge(yaml.YAMLError, ValueError):
+    """A YAML value nested deeper than MAX_DEPTH or expanding past MAX_NODES values."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def _too_deep() -> YAMLTooLarge:
+    return YAMLTooLarge(f"the value is nested more than {MAX_DEPTH} levels deep")
+
+
+def _too_many(n: int) -> YAMLTooLarge:
+    return YAMLTooLarge(f"the value expands to more than {MAX_NODES:,} items ({n:,} or more;"
+                        " aliases count as copies), which is refused")
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_node(root: yaml.Node) -> None:
+    """Depth and expanded size of a composed YAML graph, without expanding it: aliases
+    share their node, so sizes are memoised per node (and a node met again on its own
+    path, a recursive alias, is refused)."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            total = 1 + sum(size[id(c)] for c in _children(node))
+            if total > MAX_NODES:
+                raise _too_many(total)
+            size[key] = total
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise YAMLTooLarge("the value refers to itself (a recursive alias)")
+        if depth > MAX_DEPTH:
+            raise _too_deep()
+        on_path.add(key)
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in _children(node))
+
+
+def check_value(value: Any) -> None:
+    """The same bounds on a plain value (from JSON), before it is dumped as YAML:
+    ``YAMLTooLarge`` (a ValueError) when it is nested too deeply or too large."""
+    count = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise _too_many(count)
+        if isinstance(item, dict):
+            if depth > MAX_DEPTH:
+                raise _too_deep()
+            stack.extend((v, depth + 1) for v in item.values())
+            count += len(item)  # the keys
+        elif isinstance(item, list):
+            if depth > MAX_DEPTH:
+                raise _too_deep()
+            stack.extend((v, depth + 1) for v in item)
+
+
 def load_yaml(text: str) -> Any:
-    """Parse YAML text; raises ``yaml.YAMLError`` (or RecursionError) on bad input."""
-    return yaml.load(text, Loader=MDLLoader)  # noqa: S506 - MDLLoader is a SafeLoader
+    """Parse YAML text; raises ``yaml.YAMLError`` on bad input (``YAMLTooLarge`` for a
+    value too deep or too large once its aliases are expanded)."""
+    loader = MDLLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_node(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 class _FlowMap(dict):  # type: ignore[type-arg]
@@ -95,6 +185,7 @@ def dump_yaml(value: Any) -> str:
 
     This is the canonical YAML of Context, Action and the other YAML kinds.
     """
+    check_value(value)  # bounded before the recursive dumper runs
     if isinstance(value, dict):
         value = {k: _inline(v) for k, v in value.items()}
     elif isinstance(value, list):

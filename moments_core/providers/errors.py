@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from moments_core.logscrub import scrub as _scrub
+
 
 class ProviderError(RuntimeError):
     """A model call that failed for good (bad request, bad key, unknown model...)."""
@@ -24,8 +26,6 @@ class ProviderUnavailable(ProviderError):
 
 
 def scrub(message: str, *secrets: str) -> str:
-    """The message with every secret replaced, so an echoed key never reaches a log."""
-    for s in secrets:
-        if s and len(s) >= 4:
-            message = message.replace(s, "***")
-    return message
+    """The message with ``secrets`` and every registered secret replaced, so an echoed key
+    never reaches a log (the one scrubber, ``moments_core.logscrub``)."""
+    return _scrub(message, *secrets)

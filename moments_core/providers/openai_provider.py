@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
-from .base import GenerationParams, Prompt, Provider, all_stops, cut_at_stops
+from moments_core.logscrub import register_secret
+
+from .base import GenerationParams, Prompt, Provider, Usage, all_stops, cut_at_stops
 from .errors import MissingKeyError, ProviderError, TransientProviderError, scrub
 
 KEY_ENV = "OPENAI_API_KEY"
@@ -43,6 +45,7 @@ class OpenAIProvider(Provider):
         self.model = model
         self.base_url = base_url
         self._key = api_key or "not-needed"
+        register_secret(api_key)  # whatever echoes it, it never reaches a log line
 
     def _client(self, params: GenerationParams) -> Any:
         import openai
@@ -54,7 +57,8 @@ class OpenAIProvider(Provider):
             max_retries=0,
         )
 
-    def stream(self, prompt: Prompt, params: GenerationParams) -> Iterator[str]:
+    def stream_into(self, prompt: Prompt, params: GenerationParams, usage: Usage) -> Iterator[str]:
+        import httpx
         import openai
 
         client = self._client(params)
@@ -65,6 +69,8 @@ class OpenAIProvider(Provider):
             "top_p": params.top_p,
             "max_tokens": params.max_tokens,
             "stream": True,
+            # the last chunk then carries the call's token counts
+            "stream_options": {"include_usage": True},
         }
         # The API takes at most 4 stop sequences; the rest are cut client-side.
         if stops:
@@ -81,11 +87,10 @@ class OpenAIProvider(Provider):
                         msg["name"] = name
                     messages.append(msg)
                 response = client.chat.completions.create(messages=messages, **args)
-                pieces = (c.choices[0].delta.content for c in response if c.choices)
             else:
                 response = client.completions.create(prompt=prompt.text, **args)
-                pieces = (c.choices[0].text for c in response if c.choices)
-            yield from cut_at_stops(pieces, stops)
+            yield from cut_at_stops(_texts(response, usage, prompt.mode == "chat"), stops)
+            usage.finish_reason = usage.finish_reason or "stop"  # cut at a stop sequence
         except openai.APITimeoutError as err:
             raise TransientProviderError(f"openai: timed out after {params.timeout:g}s") from err
         except openai.APIConnectionError as err:
@@ -99,6 +104,15 @@ class OpenAIProvider(Provider):
             if err.status_code >= 500:
                 raise TransientProviderError(message, _retry_after(err)) from err
             raise ProviderError(message) from err
+        except openai.APIError as err:
+            # An error event inside the stream (the server failed mid-answer): no status
+            # code, but still the provider's failure, with its message scrubbed.
+            message = f"openai: the answer failed: {self._message(err)}"
+            raise TransientProviderError(message) from err
+        except httpx.HTTPError as err:  # the SDK lets a connection cut mid-stream through
+            raise TransientProviderError(
+                f"openai: the connection to {self._where()} broke mid-answer"
+                f" ({type(err).__name__})") from err
         finally:
             client.close()
 
@@ -112,6 +126,21 @@ class OpenAIProvider(Provider):
             inner = body.get("error", body)
             text = str(inner.get("message", "")) if isinstance(inner, dict) else str(inner)
         return scrub(text or str(getattr(err, "message", "")) or type(err).__name__, self._key)
+
+
+def _texts(chunks: Any, usage: Usage, chat: bool) -> Iterator[str | None]:
+    """The text of each streamed chunk, recording finish reason and usage as they come."""
+    for c in chunks:
+        counts = getattr(c, "usage", None)
+        if counts is not None:
+            usage.prompt_tokens = getattr(counts, "prompt_tokens", None)
+            usage.completion_tokens = getattr(counts, "completion_tokens", None)
+        if not c.choices:
+            continue
+        choice = c.choices[0]
+        if getattr(choice, "finish_reason", None):
+            usage.finish_reason = str(choice.finish_reason)
+        yield choice.delta.content if chat else choice.text
 
 
 def _retry_after(err: Any) -> float | None:
