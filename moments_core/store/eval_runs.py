@@ -50,6 +50,7 @@ class EvalRunSummary:
     created_at: str
     variants: list[str]
     scores: dict[str, float | None]
+    config_versions: dict[str, int | None]
 
 
 def _summary(record: dict[str, Any]) -> EvalRunSummary:
@@ -59,6 +60,8 @@ def _summary(record: dict[str, Any]) -> EvalRunSummary:
         created_at=str(record.get("created_at", "")),
         variants=[str(v.get("name", "")) for v in record.get("variants", [])],
         scores=dict(record.get("scores", {})),
+        config_versions={str(v.get("name", "")): v.get("config_version")
+                         for v in record.get("variants", [])},
     )
 
 
