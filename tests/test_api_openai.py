@@ -321,11 +321,9 @@ def test_a_rate_limited_model_is_a_429_with_retry_after_and_keeps_the_message(
         with pytest.raises(openai.RateLimitError) as caught:
             ask(client, [user("A cortado")], model="Agent-remote-01")
         assert caught.value.response.headers["retry-after"] == "1"
-        model_server.script = ["500"] * 4
-        with pytest.raises(openai.InternalServerError) as down:
-            ask(client, [user("A cortado")], model="Agent-remote-01")
-        assert down.value.status_code == 503
-        assert down.value.response.headers["retry-after"]
+        model_server.script = ["429"] * 4
+        with pytest.raises(openai.RateLimitError):  # streamed: a real status, not a 200
+            list(ask(client, [user("A cortado")], model="Agent-remote-01", stream=True))
         # The user's line was kept: sending the history again answers that same line.
         r = ask(client, [user("A cortado")], model="Agent-remote-01")
     assert r.choices[0].message.content == "Good morning! What can I get you?"
@@ -351,6 +349,19 @@ def test_client_sampling_settings_reach_the_model_within_the_configs_limits(
         # The prompt is the variant's; the client's words come only as the user's turn.
         messages = model_server.seen[-1].body["messages"]
         assert messages[0]["role"] == "system" and "A barista." in messages[0]["content"]
+
+
+def test_a_model_back_end_that_is_down_is_a_503_with_retry_after(
+        remote_server: LiveServer, model_server: Any, sqlite_store: LogStore) -> None:
+    model_server.script = ["500"] * 4  # the agent retries with backoff, then gives up
+    with openai.OpenAI(base_url=f"{remote_server.url}/v1", api_key=TOKEN,
+                       max_retries=0) as client, pytest.raises(
+            openai.InternalServerError) as down:
+        ask(client, [user("A cortado")], model="Agent-remote-01")
+    assert down.value.status_code == 503
+    assert int(down.value.response.headers["retry-after"]) >= 1
+    assert isinstance(down.value.body, dict) and down.value.body["code"] == "provider_unavailable"
+    assert stored_counts(sqlite_store)[0] == 1  # the user's message is kept
 
 
 # --- LangChain -------------------------------------------------------------------------------

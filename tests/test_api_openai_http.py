@@ -10,8 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from moments_core.api import create_app
 from moments_core.mdl import Participant
+from moments_core.settings import Settings
 from moments_core.store import LogStore
 
 from .api_fixtures import TOKEN, LiveServer, stored_counts
@@ -249,3 +254,38 @@ def test_open_webui_users_are_kept_apart_by_its_forwarded_user_header(
     post(http, body_of("Hi", user="alice"), headers={"X-OpenWebUI-User-Id": "u-1"})
     assert sorted(m.info.meta["user"] for m in sqlite_store.list_moments()) == [
         "alice", "u-1", "u-2"]
+
+
+# --- no body makes the server fail -------------------------------------------------------------
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=4),
+    max_leaves=12)
+_message = st.fixed_dictionaries(
+    {"role": st.sampled_from(["user", "assistant", "system", "tool", ""]) | _json},
+    optional={"content": st.text(max_size=40) | _json, "name": _json,
+              "tool_calls": _json})
+_body = st.fixed_dictionaries(
+    {"model": st.sampled_from(["Agent-echo-01", "Agent-echo-03", "echo-01", "x"]) | _json,
+     "messages": st.lists(_message, max_size=4) | _json},
+    optional={"stream": _json, "n": _json, "stop": _json, "temperature": _json,
+              "max_tokens": _json, "user": _json, "stream_options": _json})
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=_body)
+def test_no_body_is_answered_with_a_server_error(oa_app: TestClient, body: Any) -> None:
+    r = oa_app.post("/v1/chat/completions", json=body, headers=AUTH)
+    assert r.status_code in (200, 400, 404), (r.status_code, r.text)
+    if r.status_code != 200:
+        assert set(r.json()["error"]) == {"message", "type", "param", "code"}
+
+
+@pytest.fixture
+def oa_app(oa_settings: Settings, sqlite_store: LogStore  # noqa: F811 - the fixture
+           ) -> Iterator[TestClient]:
+    with TestClient(create_app(oa_settings, sqlite_store), raise_server_exceptions=False) as c:
+        yield c
