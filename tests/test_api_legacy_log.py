@@ -4,6 +4,7 @@ trees, idempotently; bad ones are refused with nothing stored."""
 from __future__ import annotations
 
 import csv
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from moments_core.mdl import Example
 from moments_core.settings import Settings, get_settings
 from moments_core.store import LogStore
 from moments_core.store.legacy_import import import_snapshots, parse_legacy
@@ -218,3 +220,30 @@ def test_agent_falls_back_to_the_key_then_to_agent_info_fields() -> None:
     body["__agent_info"] = {"id": INSTANCE, "config": "LlmCohereAgent"}
     with pytest.raises(ValueError, match="config is not an object"):
         parse_legacy(f"snapshots/{sid}.json", body)
+
+
+def test_an_older_example_is_stored_whole_and_unknown_keys_are_refused(
+    client: TestClient, sqlite_store: LogStore,
+) -> None:
+    mid, s1, s2 = _ids()
+    example = ('{"kind":"Example","content":{"title":"An example interaction",'
+               '"example":"Customer: \\"Hi\\"\\nSelf: \\"Hello!\\""}}')
+    raw = ('{"id":"S1","previous_snapshot_id":null,"moment":{"id":"MID","occurrences":['
+           '{"kind":"Instructions","content":"You are a barista."},EXAMPLE,'
+           '{"kind":"Begin","content":null}]},"__agent_info":AGENT}')
+    for name, value in (("S1", s1), ("MID", mid), ("EXAMPLE", example),
+                        ("AGENT", OLDER_AGENT)):
+        raw = raw.replace(name, value)
+    r = client.post(f"/v1/snapshots/{s1}", content=raw.encode(),
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 201, r.text
+    stored = sqlite_store.get_snapshot(s1).moment.occurrences[1]
+    assert stored == Example('Customer: "Hi"\nSelf: "Hello!"', "An example interaction")
+    assert client.get(f"/v1/snapshots/{s1}").json()["moment"]["occurrences"][1] == \
+        json.loads(example)
+    before = stored_counts(sqlite_store)
+    bad = raw.replace(s1, s2).replace('"title"', '"heading"')
+    r = client.post(f"/v1/snapshots/{s2}", content=bad.encode(),
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "Example.content has the keys" in r.json()["detail"]
+    assert stored_counts(sqlite_store) == before

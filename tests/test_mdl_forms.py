@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,55 @@ def test_yaml_keeps_times_and_dates_as_written() -> None:
     ctx = mdl.parse_occurrences("Context: ```\ntime: 8:01\ndate: 2024-01-01\nn: 7\n```\n")[0]
     assert isinstance(ctx, mdl.Context)
     assert ctx.value == {"time": "8:01", "date": "2024-01-01", "n": 7}
+
+
+def test_example_and_identification_dict_faces_are_the_older_json() -> None:
+    m = mdl.parse_moment(
+        "Example: An example interaction - '''\nCustomer: \"Hi\"\nSelf: \"Hello!\"\n'''\n"
+        'Identification: Customer is called "John".\n'
+        'Identification: Customer (unknown) is called "Ana".\n'
+    )
+    assert m.to_dict()["occurrences"] == [
+        {"kind": "Example", "content": {"title": "An example interaction",
+                                        "example": 'Customer: "Hi"\nSelf: "Hello!"'}},
+        {"kind": "Identification", "content": {"kind": "Customer", "name": "John"}},
+        {"kind": "Identification",
+         "content": {"kind": "Customer", "name": "Ana", "identifier": "unknown"}},
+    ]
+    # both the older keys and this project's earlier ones are read
+    older = mdl.occurrence_from_dict(
+        {"kind": "Example", "content": {"title": "T", "example": "Customer: ...\nSelf: ..."}})
+    earlier = mdl.occurrence_from_dict(
+        {"kind": "Example", "content": {"description": "T", "text": "Customer: ...\nSelf: ..."}})
+    assert older == earlier == mdl.Example("Customer: ...\nSelf: ...", "T")
+    ident = mdl.occurrence_from_dict(
+        {"kind": "Identification", "content": {"participant": "Customer", "identifier": "",
+                                               "name": "John"}})
+    assert ident == mdl.Identification("Customer", "John")
+
+
+@pytest.mark.parametrize("content", [
+    {"title": "T", "text": "mixed keys"},
+    {"heading": "T", "body": "unknown keys"},
+    {"title": "only a title"},
+    {},
+])
+def test_an_unknown_example_key_set_is_refused(content: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match='expected \\{"title", "example"\\}'):
+        mdl.occurrence_from_dict({"kind": "Example", "content": content})
+
+
+def test_an_unknown_identification_key_set_is_refused() -> None:
+    for content in ({"who": "Customer", "name": "J"}, {"kind": "Customer"}, "Customer"):
+        with pytest.raises(ValueError, match=r"Identification\.content"):
+            mdl.occurrence_from_dict({"kind": "Identification", "content": content})
+
+
+def test_yaml_from_a_dict_is_block_style() -> None:
+    action = mdl.Action.from_value({"room": 512, "guest": {"name": "Ana", "bags": [1, 2]}})
+    assert action.to_mdl() == (
+        "Action: ```\nroom: 512\nguest:\n  name: Ana\n  bags:\n  - 1\n  - 2\n```")
+    text = "Context: ```\nnote: |-\n  two\n  lines\nroom: 512\n```\n"
+    moment = mdl.parse_moment(text)
+    again = mdl.Moment.from_dict(json.loads(json.dumps(moment.to_dict())))
+    assert again.to_mdl() == text

@@ -32,6 +32,16 @@ def test_dict_object_dict_is_identity(moment: mdl.Moment) -> None:
 
 
 @FAST
+@given(moments)
+def test_text_dict_text_is_identity(moment: mdl.Moment) -> None:
+    """Issue 13: canonical text through the dict face (real JSON) gives the same bytes,
+    YAML blocks included (one canonical YAML: block style)."""
+    text = moment.to_mdl()
+    data = json.loads(json.dumps(mdl.parse_moment(text).to_dict()))
+    assert mdl.Moment.from_dict(data).to_mdl() == text
+
+
+@FAST
 @given(snapshots)
 def test_snapshots_round_trip_in_both_faces(snapshot: mdl.Snapshot) -> None:
     text = snapshot.to_mdl()

@@ -116,7 +116,8 @@ class Example(Occurrence):
         return f"{head}\n{stuff_free_text(self.text)}\n'''"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "content": {"description": self.description, "text": self.text}}
+        # The older system's keys: ``title`` is the description, ``example`` the text.
+        return {"kind": self.kind, "content": {"title": self.description, "example": self.text}}
 
 
 @dataclass(slots=True)
@@ -292,14 +293,12 @@ class Identification(Occurrence):
         return f"Identification: {who} is called {quote_says(self.name)}."
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "content": {
-                "participant": self.participant,
-                "identifier": self.identifier,
-                "name": self.name,
-            },
-        }
+        # The older system's keys: the participant under ``kind``; ``identifier`` only
+        # when there is one.
+        content = {"kind": self.participant, "name": self.name}
+        if self.identifier:
+            content["identifier"] = self.identifier
+        return {"kind": self.kind, "content": content}
 
 
 # --- plain text kinds -----------------------------------------------------------------
@@ -374,6 +373,28 @@ def _str_field(content: dict[str, Any], key: str, kind: str) -> str:
     return value
 
 
+# The key sets a dict face may use, the older system's first (what ``to_dict`` writes),
+# then this project's earlier ones; each pair is (what names the thing, what it says).
+EXAMPLE_KEYS = (("title", "example"), ("description", "text"))
+IDENTIFICATION_KEYS = (("kind", "name"), ("participant", "name"))
+_OPTIONAL_KEYS = {"Identification": {"identifier"}}
+
+
+def _keys_of(content: Any, kind: str,
+             forms: tuple[tuple[str, str], ...]) -> tuple[dict[str, Any], str, str]:
+    """The content and which of ``forms`` its keys are; a ValueError naming the forms when
+    they are none of them (so data is never read as an empty occurrence)."""
+    expected = " or ".join("{" + ", ".join(f'"{k}"' for k in form) + "}" for form in forms)
+    if not isinstance(content, dict):
+        raise ValueError(f"{kind}.content must be an object with the keys {expected}")
+    keys = set(content) - _OPTIONAL_KEYS.get(kind, set())
+    for form in forms:
+        # the first key may be left out (an empty title); what it says may not
+        if keys <= set(form) and form[1] in keys:
+            return content, form[0], form[1]
+    raise ValueError(f"{kind}.content has the keys {sorted(content)}; expected {expected}")
+
+
 def occurrence_from_dict(data: Any) -> Occurrence:
     """Build an occurrence from its dict face; ``ValueError`` names what is wrong."""
     if not isinstance(data, dict) or "kind" not in data:
@@ -407,18 +428,14 @@ def occurrence_from_dict(data: Any) -> Occurrence:
     if kind == "Example":
         if isinstance(content, str):
             return Example(text=content)
-        if not isinstance(content, dict):
-            raise ValueError("Example.content must be an object with 'text'")
-        return Example(
-            text=_str_field(content, "text", kind),
-            description=_str_field(content, "description", kind),
-        )
+        fields, title, text = _keys_of(content, kind, EXAMPLE_KEYS)
+        return Example(text=_str_field(fields, text, kind),
+                       description=_str_field(fields, title, kind))
     if kind == "Identification":
-        if not isinstance(content, dict):
-            raise ValueError("Identification.content must be an object with 'participant'")
+        fields, who, name = _keys_of(content, kind, IDENTIFICATION_KEYS)
         return Identification(
-            participant=_str_field(content, "participant", kind),
-            name=_str_field(content, "name", kind),
-            identifier=_str_field(content, "identifier", kind),
+            participant=_str_field(fields, who, kind),
+            name=_str_field(fields, name, kind),
+            identifier=_str_field(fields, "identifier", kind),
         )
     raise ValueError(f"unknown occurrence kind {kind!r}")

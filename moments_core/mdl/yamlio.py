@@ -148,48 +148,29 @@ def load_yaml(text: str) -> Any:
         loader.dispose()
 
 
-class _FlowMap(dict):  # type: ignore[type-arg]
-    """A nested mapping, written inline: ``order: {customer: John, items: [espresso]}``."""
-
-
-class _FlowSeq(list):  # type: ignore[type-arg]
-    """A nested sequence, written inline."""
-
-
 class _MDLDumper(_BaseDumper):  # type: ignore[valid-type,misc]
-    pass
+    """Block style throughout, as a person writes YAML."""
 
 
-def _represent_flow_map(dumper: Any, data: _FlowMap) -> Any:
-    return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True)
+def _represent_str(dumper: Any, data: str) -> Any:
+    # Text over several lines as a literal block (``|-``); the emitter falls back to a
+    # quoted scalar by itself where a block cannot hold the text exactly. Not for text
+    # ending in a newline: the canonical YAML drops the dump's last newline, which would
+    # change such a block's value.
+    style = "|" if "\n" in data and not data.endswith("\n") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
-def _represent_flow_seq(dumper: Any, data: _FlowSeq) -> Any:
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
-
-
-_MDLDumper.add_representer(_FlowMap, _represent_flow_map)
-_MDLDumper.add_representer(_FlowSeq, _represent_flow_seq)
-
-
-def _inline(value: Any) -> Any:
-    if isinstance(value, dict):
-        return _FlowMap((k, _inline(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return _FlowSeq(_inline(v) for v in value)
-    return value
+_MDLDumper.add_representer(str, _represent_str)
 
 
 def dump_yaml(value: Any) -> str:
-    """One line per top-level key (nested values inline), no trailing newline.
+    """Block style, one key per line and nested values indented under theirs (empty
+    mappings and lists as ``{}`` and ``[]``), no trailing newline.
 
-    This is the canonical YAML of Context, Action and the other YAML kinds.
+    This is the one canonical YAML of Context, Action and the other YAML kinds, so text ->
+    dict -> text gives back the same bytes.
     """
-    check_value(value)  # bounded before the recursive dumper runs
-    if isinstance(value, dict):
-        value = {k: _inline(v) for k, v in value.items()}
-    elif isinstance(value, list):
-        value = [_inline(v) for v in value]
     text: str = yaml.dump(
         value,
         Dumper=_MDLDumper,
