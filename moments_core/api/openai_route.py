@@ -27,9 +27,8 @@ DEFAULT_MAX_BODY = 1_000_000
 
 
 def max_body(settings: Settings) -> int:
-    """The body cap: ``MOMENTS_API_MAX_BODY`` where the settings declare it."""
-    value = getattr(settings, "api_max_body", DEFAULT_MAX_BODY)
-    return int(value) if value else DEFAULT_MAX_BODY
+    """The body cap (``MOMENTS_API_MAX_BODY``)."""
+    return settings.api_max_body or DEFAULT_MAX_BODY
 
 
 def presented_token(request: Request) -> str | None:

@@ -178,7 +178,7 @@ def _place(ctx: ApiContext, body: ChatCompletionRequest, caller: Caller) -> Chat
     config = vc.config
     lines = read_messages(body.messages, model=config.name,
                           accept_system=config.accept_system, participant=config.participant,
-                          max_chars=getattr(ctx.settings, "max_line_chars", None))
+                          max_chars=ctx.settings.max_line_chars)
     params = _params(config, body)
     placement = locate(ctx.store, caller.scope(config.name), lines)
     if placement.info is not None and placement.info.config_version != vc.version:
