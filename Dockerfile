@@ -15,14 +15,16 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY requirements.txt pyproject.toml README.md ./
-RUN pip install -r requirements.txt
+# The package with every extra ([all]: local model, dashboard, API, fine-tuning, Postgres,
+# S3, ...); dependencies are declared in pyproject.toml. `pip install moments` alone is
+# the core library and CLI.
+COPY pyproject.toml README.md ./
 COPY moments_core ./moments_core
+RUN pip install -e '.[all]'
 COPY app.py ./
 COPY pages ./pages
 COPY dashboard ./dashboard
 COPY configs ./configs
-RUN pip install --no-deps -e .
 
 RUN useradd --create-home --uid 10001 moments && mkdir -p /data && chown moments /data
 USER moments

@@ -6,21 +6,27 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PORT ?= 8501
 
-.PHONY: run test lint bench fmt clean system-deps
+.PHONY: run test lint docs docs-serve bench fmt clean system-deps
 
 $(PY):
 	python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-# Runtime dependencies and the package itself (editable), re-run when the lists change.
+# The package (editable) with every extra, re-run when the dependency lists change.
+# Dependencies are declared in pyproject.toml; requirements.txt is `-e .[all]`.
 $(VENV)/.deps-run: requirements.txt pyproject.toml | $(PY)
 	$(PIP) install --quiet -r requirements.txt
-	$(PIP) install --quiet --no-deps -e .
 	touch $@
 
-# Test and lint tools on top of the runtime.
-$(VENV)/.deps-dev: requirements-dev.txt $(VENV)/.deps-run
+# Test, lint and docs tools on top of the runtime, and the core's wheels for the
+# core-only install test (tests/test_packaging.py installs from them offline).
+$(VENV)/.deps-dev: requirements-dev.txt $(VENV)/.deps-run $(VENV)/wheels-core/.built
 	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+$(VENV)/wheels-core/.built: pyproject.toml | $(PY)
+	rm -rf $(VENV)/wheels-core
+	$(PIP) wheel --quiet --wheel-dir $(VENV)/wheels-core .
 	touch $@
 
 # Debian packages the browser tests need (Chromium; Playwright's Python wheel
@@ -34,15 +40,26 @@ system-deps:
 run: $(VENV)/.deps-run
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
 
+# Lint, then the docs (strict: a broken link fails), then the suite.
 test: $(VENV)/.deps-dev system-deps
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory docs
 	$(PY) -m pytest --durations=10
 
 lint: $(VENV)/.deps-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# The settings table and benchmark figures are included from generated files (see
+# docs/hooks.py and benchmarks/figures.py); the site lands in site/.
+docs: $(VENV)/.deps-dev
+	$(VENV)/bin/mkdocs build --strict --quiet --site-dir site
+
+docs-serve: $(VENV)/.deps-dev
+	$(VENV)/bin/mkdocs serve
+
 bench: $(VENV)/.deps-dev
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis site

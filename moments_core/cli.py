@@ -40,7 +40,13 @@ app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:
-    app()
+    from moments_core.extras import MissingExtra
+
+    try:
+        app()
+    except MissingExtra as err:  # an optional part not installed: one line, no traceback
+        typer.echo(f"error: {err}", err=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -11,9 +11,12 @@ def serve_api(
     workers: int = typer.Option(1, min=1, help="Worker processes (the store is shared)."),
 ) -> None:
     """Serve the HTTP API (FastAPI + uvicorn); settings come from the environment."""
-    import uvicorn
-
+    from moments_core.extras import needs_extra
     from moments_core.settings import get_settings
+
+    with needs_extra("api"):
+        import fastapi  # noqa: F401 - checked here: uvicorn imports the app in its workers
+        import uvicorn
 
     if host not in ("127.0.0.1", "localhost", "::1") and not get_settings().api_token:
         typer.echo("warning: MOMENTS_API_TOKEN is not set; anyone who reaches this port"

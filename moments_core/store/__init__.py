@@ -7,6 +7,7 @@ URL is ``s3://bucket/prefix``, and a SQL store mirrored to S3 when ``MOMENTS_S3_
 
 from __future__ import annotations
 
+from moments_core.extras import needs_extra
 from moments_core.settings import Settings, get_settings
 
 from .base import (
@@ -27,13 +28,15 @@ from .base import (
 def open_store(url: str | None = None, settings: Settings | None = None) -> LogStore:
     """The configured store; ``url`` (a SQLAlchemy URL or ``s3://bucket/prefix``) overrides
     the settings' database URL."""
-    from .mirror import MirroredStore
-    from .s3 import S3Store
-    from .s3client import make_client
     from .sql import SqlStore
 
     settings = settings or get_settings()
     url = url or settings.database_url
+    if url.startswith("s3://") or settings.s3_mirror:
+        with needs_extra("s3"):  # S3 is an optional part (pip install 'moments[s3]')
+            from .mirror import MirroredStore
+            from .s3 import S3Store
+            from .s3client import make_client
     if url.startswith("s3://"):
         bucket, _, prefix = url[len("s3://"):].partition("/")
         return S3Store(settings, bucket=bucket, prefix=prefix or settings.s3_prefix)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
+from moments_core.extras import needs_extra
 from moments_core.settings import Settings
 
 # Measured against a socket that accepts and never answers (botocore 1.44): an attempt
@@ -40,6 +38,10 @@ def _limits(settings: Settings, fail_fast: bool) -> tuple[float, float, int]:
 def make_client(settings: Settings, *, fail_fast: bool = False) -> Any:
     """``fail_fast`` (the mirror): at most the settings' timeouts, capped at 2 s / 5 s,
     and one attempt, so a background copy never holds on to a dead endpoint."""
+    with needs_extra("s3"):
+        import boto3
+        from botocore.config import Config
+
     connect, read, attempts = _limits(settings, fail_fast)
     config = Config(
         connect_timeout=connect,
