@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -350,7 +349,144 @@ def test_a_key_echoed_mid_stream_never_reaches_log_db_or_exports(
     assert all(KEY.encode() not in blob for blob in exports)
 
 
-def _port_closed() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# --- item 10: S3 down is a 503 that says what was kept ------------------------------------
+class AnswerAfter(BaseHTTPRequestHandler):
+    """An OpenAI-compatible model that runs ``before_answer`` (bring S3 down) and then
+    answers, streamed."""
+
+    before_answer: Any = None
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        type(self).before_answer()
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.end_headers()
+        chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                 "choices": [{"index": 0, "delta": {"content": 'Self: "Coming up."'},
+                              "finish_reason": "stop"}]}
+        self.wfile.write(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode())
+
+
+def test_s3_down_is_503_with_the_saved_participant_line(
+    api_settings: Settings, s3_settings: Settings, moto_server: Any,
+) -> None:
+    from moments_core.store.s3 import S3Store
+
+    settings = replace(s3_settings, configs_dir=api_settings.configs_dir,
+                       s3_connect_timeout_s=0.5, s3_read_timeout_s=0.5, s3_max_attempts=1)
+    store = S3Store(settings)
+    kept: list[str] = []
+    model = ThreadingHTTPServer(("127.0.0.1", free_port()), AnswerAfter)
+    threading.Thread(target=model.serve_forever, daemon=True).start()
+    (settings.configs_dir / "Agent-slow-01.yaml").write_text(OPENAI_CONFIG.format(
+        url=f"http://127.0.0.1:{model.server_address[1]}/v1").replace("leaky", "slow"))
+    try:
+        with LiveServer(create_app(settings, store)) as server, \
+                httpx.Client(base_url=server.url, timeout=30) as http:
+            root = http.post("/v1/agents/web-1/moments",
+                             json={"id": "slow", "variant": "01"}).json()
+
+            def outage() -> None:
+                kept.extend(store.children(root["id"]))  # the participant's line, saved
+                moto_server.stop()
+
+            AnswerAfter.before_answer = outage
+            r = http.post(f"/v1/agents/web-1/moments/{root['moment_id']}",
+                          json=with_lines(root, participant("A latte")))
+            assert r.status_code == 503, r.text
+            assert r.headers.get("retry-after")
+            assert len(kept) == 1 and r.json()["participant_snapshot_id"] == kept[0]
+            assert kept[0] in r.json()["detail"]
+            # Down from the start: 503, quickly, and no endpoint or traceback in the answer.
+            started = time.perf_counter()
+            r = http.post("/v1/agents/web-1/moments", json={"id": "slow", "variant": "01"})
+            assert r.status_code == 503, r.text
+            assert time.perf_counter() - started < 10
+            assert "127.0.0.1" not in r.text and "Traceback" not in r.text
+    finally:
+        moto_server.start()
+        model.shutdown()
+        model.server_close()
+        store.close()
+
+
+# --- item 13: a resent turn is one turn -----------------------------------------------------
+def _children_of(store: LogStore, snapshot_id: str) -> list[str]:
+    return store.children(snapshot_id)
+
+
+def test_a_resent_turn_is_answered_once(live_api: LiveServer, sqlite_store: LogStore) -> None:
+    with httpx.Client(base_url=live_api.url, timeout=10) as http:
+        root = start(http)
+        body = with_lines(root, participant("A flat white"))
+        url = f"/v1/agents/web-1/moments/{root['moment_id']}"
+        first = http.post(url, json=body).json()
+        counts = stored_counts(sqlite_store)
+        again = http.post(url, json=body).json()  # the client timed out and sent it again
+        streamed = parse_events(http.post(url + "?stream=true", json=body).text)
+        assert again == first and streamed[-1] == ("snapshot", first)
+        assert stored_counts(sqlite_store) == counts
+        assert len(_children_of(sqlite_store, root["id"])) == 1
+        # Other words under the same snapshot are a new branch, as an edit is.
+        other = turn(http, root, participant("An espresso"))
+        assert other["id"] != first["id"]
+        assert len(_children_of(sqlite_store, root["id"])) == 2
+
+
+def test_without_a_key_the_same_words_later_are_a_new_message(
+    api_settings: Settings, sqlite_store: LogStore,
+) -> None:
+    with LiveServer(create_app(replace(api_settings, api_dedup_seconds=0), sqlite_store)) as s, \
+            httpx.Client(base_url=s.url, timeout=10) as http:
+        root = start(http)
+        a = turn(http, root, participant("Hello"))
+        b = turn(http, root, participant("Hello"))
+    assert a["id"] != b["id"] and len(_children_of(sqlite_store, root["id"])) == 2
+
+
+def test_an_idempotency_key_makes_any_resend_the_same_turn(
+    api_settings: Settings, sqlite_store: LogStore,
+) -> None:
+    with LiveServer(create_app(replace(api_settings, api_dedup_seconds=0), sqlite_store)) as s, \
+            httpx.Client(base_url=s.url, timeout=10) as http:
+        root = start(http)
+        url = f"/v1/agents/web-1/moments/{root['moment_id']}"
+        body = with_lines(root, participant("Two cortados"))
+        key = {"Idempotency-Key": "order-7f1c"}
+        first = http.post(url, json=body, headers=key).json()
+        again = http.post(url, json=body, headers=key).json()
+        assert again == first
+        counts = stored_counts(sqlite_store)
+        r = http.post(url, json=with_lines(root, participant("Three cortados")), headers=key)
+        assert r.status_code == 422 and "Idempotency-Key" in r.json()["detail"]
+        r = http.post(url, json=body, headers={"Idempotency-Key": "x\ty"})
+        assert r.status_code == 422
+        assert stored_counts(sqlite_store) == counts
+        fresh = http.post(url, json=body, headers={"Idempotency-Key": "order-8a2d"}).json()
+        assert fresh["id"] != first["id"]  # a new key is a new turn, same words or not
+        stored = sqlite_store.get_snapshot(first["previous_snapshot_id"]).annotations
+    assert "order-7f1c" not in json.dumps(stored)  # only a hash of the key is kept
+    assert len(stored["idempotency_key"]) == 32
+
+
+def test_a_resend_after_a_failed_answer_retries_under_the_same_line(
+    api_settings: Settings, sqlite_store: LogStore, echo_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MOMENTS_TEST_LEAKY_KEY", KEY)
+    (api_settings.configs_dir / "Agent-leaky-01.yaml").write_text(
+        OPENAI_CONFIG.format(url=echo_server))
+    with LiveServer(create_app(api_settings, sqlite_store)) as server, \
+            httpx.Client(base_url=server.url, timeout=20) as http:
+        root = http.post("/v1/agents/web-1/moments", json={"id": "leaky", "variant": "01"}).json()
+        url = f"/v1/agents/web-1/moments/{root['moment_id']}"
+        body = with_lines(root, participant("A mocha"))
+        first = http.post(url, json=body)
+        second = http.post(url, json=body)
+    assert first.status_code == second.status_code == 502
+    saved = first.json()["participant_snapshot_id"]
+    assert _children_of(sqlite_store, root["id"]) == [saved]  # the line is stored once

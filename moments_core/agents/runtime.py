@@ -43,7 +43,7 @@ from moments_core.providers import (
     Usage,
 )
 from moments_core.settings import Settings
-from moments_core.store.base import LogStore, MomentInfo
+from moments_core.store.base import LogStore, MomentInfo, StoreError
 
 from .config import AgentConfig
 from .registry import default_key, load_agent_config
@@ -221,7 +221,8 @@ class Agent:
         return self._answer(parent, added, participant_snapshot, rejected=None, base=parent)
 
     def respond_to(
-        self, snapshot: Snapshot | str, added: Sequence[Occurrence]
+        self, snapshot: Snapshot | str, added: Sequence[Occurrence],
+        annotations: dict[str, Any] | None = None,
     ) -> Iterator[TurnEvent]:
         """Append occurrences a client wrote (any kinds) to ``snapshot``, then answer.
 
@@ -230,6 +231,7 @@ class Agent:
         participant's line, so a failed model call loses nothing. When ``added`` holds only
         ``Rejected`` lines (a regenerate sent that way) they go into the answer's snapshot,
         as ``regenerate`` stores them. The caller checks that ``added`` is wanted.
+        ``annotations`` go on the snapshot of the client's lines (the API's idempotency key).
         """
         parent = self._snapshot(snapshot)
         lines = list(added)
@@ -241,6 +243,7 @@ class Agent:
         if not lines or all(isinstance(o, Rejected) for o in lines):
             return self._answer(parent, extra, None, rejected=rejected, base=parent)
         client_snapshot = self._child(parent, extra)
+        client_snapshot.annotations = {**client_snapshot.annotations, **(annotations or {})}
         self._save(client_snapshot)
         return self._answer(client_snapshot, [], client_snapshot, rejected=rejected,
                             base=client_snapshot)
@@ -326,7 +329,12 @@ class Agent:
             # how many occurrences the prompt window left out (0: the whole moment)
             **({"left_out": prompt.left_out} if prompt.left_out else {}),
         }
-        self._save(answer)
+        try:
+            self._save(answer)
+        except StoreError as err:  # the caller can still say which line was kept
+            if participant_snapshot is not None:
+                err.participant_snapshot_id = participant_snapshot.id  # type: ignore[attr-defined]
+            raise
         result = TurnResult(
             snapshot=answer,
             occurrence=parsed.occurrence,

@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
 from moments_core.agents import TurnResult
 from moments_core.agents.registry import split_name
 
-from . import sse
+from . import idempotency, sse
 from .deps import AgentInstanceId, Ctx, MomentId
 from .errors import ERROR_RESPONSES, ApiError
 from .models import (
@@ -76,6 +76,9 @@ def take_turn(
     body: SnapshotIn,
     ctx: Ctx,
     stream: Annotated[bool, Query(description="answer as server-sent events")] = False,
+    idempotency_key: Annotated[str | None, Header(
+        alias="Idempotency-Key", max_length=200,
+        description="the same key under the same snapshot is the same turn")] = None,
 ) -> Any:
     """Send the last snapshot received (its `id`) with the occurrences the client appended
     to its moment; the new snapshots are stored as children of the one `id` names, so
@@ -84,7 +87,9 @@ def take_turn(
     turn = read_turn(ctx.store, agent_instance_id, moment_id, body,
                      max_line_chars=ctx.settings.max_line_chars)
     agent = ctx.agent_for_moment(turn.info)
-    events = agent.respond_to(turn.parent, turn.added)  # saves the client's lines first
+    # Saves the client's lines first; a resent turn is answered once (idempotency.py).
+    events = idempotency.turn_events(agent, ctx.store, turn.parent, turn.added,
+                                     idempotency_key, ctx.settings.api_dedup_seconds)
     if stream:
         return StreamingResponse(sse.turn_events(events), media_type=sse.MEDIA_TYPE,
                                  headers={"Cache-Control": "no-cache"})

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from moments_core.agents import AgentError, TurnEvent, TurnFailed
-from moments_core.store import StoreError
+from moments_core.store import StoreError, StoreUnavailable
 
 log = logging.getLogger("moments.api")
 
@@ -34,6 +34,10 @@ def turn_events(events: Iterator[TurnEvent]) -> Iterator[str]:
         saved = err.participant_snapshot.id if err.participant_snapshot else None
         yield event("error", {"status": 502, "detail": str(err),
                               "participant_snapshot_id": saved})
+    except StoreUnavailable as err:
+        saved = getattr(err, "participant_snapshot_id", None)
+        yield event("error", {"status": 503, "detail": "the log store is unavailable, try"
+                              " again later", "participant_snapshot_id": saved})
     except (AgentError, StoreError) as err:
         yield event("error", {"status": 409, "detail": str(err)})
     except Exception as err:  # the stream must end with an event, not a cut
