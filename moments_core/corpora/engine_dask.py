@@ -33,6 +33,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from moments_core.extras import needs_extra
+
 from .convokit import UTTERANCES, BlankLine, parse_line
 from .reddit_threads import ThreadOptions, conversation_threads
 from .seed_csv import HEADER, RowWriter
@@ -130,7 +132,8 @@ def _key(record: Record) -> str:
 
 def _untyped(module: str) -> Any:
     """Dask ships no type hints; imported here, when the engine is used, as ``Any``."""
-    return importlib.import_module(module)
+    with needs_extra("dask"):
+        return importlib.import_module(module)
 
 
 @contextmanager

@@ -8,6 +8,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from moments_core.extras import needs_extra
+
 Row = dict[str, Any]
 
 _PARQUET_BATCH = 2_000
@@ -51,8 +53,9 @@ class RowSink:
                 self._flush_parquet()
 
     def _flush_parquet(self) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        with needs_extra("parquet"):
+            import pyarrow as pa
+            import pyarrow.parquet as pq
 
         if not self._batch:
             return
@@ -73,8 +76,9 @@ class RowSink:
             if self._parquet is not None:
                 self._parquet.close()
             elif exc is None:  # no rows: still leave a valid (empty) file behind
-                import pyarrow as pa
-                import pyarrow.parquet as pq
+                with needs_extra("parquet"):
+                    import pyarrow as pa
+                    import pyarrow.parquet as pq
 
                 pq.write_table(pa.table({}), str(self.path))
         if self._fh is not None:

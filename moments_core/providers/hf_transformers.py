@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from moments_core.extras import MissingExtra, needs_extra
+
 from .base import GenerationParams, Prompt, Provider, StopCutter, Usage, all_stops
 from .errors import ProviderError, ProviderUnavailable
 
@@ -22,7 +24,8 @@ _loaded: dict[str, tuple[Any, Any, threading.Lock]] = {}
 
 def pick_device(device: str = "auto") -> str:
     """``cuda`` when asked for or when ``auto`` finds a GPU, else ``cpu``."""
-    import torch
+    with needs_extra("finetune"):
+        import torch
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -39,11 +42,10 @@ def load_checkpoint(path: str | Path, device: str) -> tuple[Any, Any, threading.
         if not (folder / "config.json").is_file():
             raise ProviderUnavailable(f"not a Hugging Face checkpoint folder: {folder}")
         try:
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-        except ImportError as err:
-            raise ProviderUnavailable(
-                "the transformers provider needs torch and transformers installed"
-            ) from err
+            with needs_extra("finetune"):
+                from transformers import AutoModelForCausalLM, AutoTokenizer
+        except MissingExtra as err:
+            raise ProviderUnavailable(str(err)) from None
         tokenizer = AutoTokenizer.from_pretrained(folder)
         model: Any = AutoModelForCausalLM.from_pretrained(folder)
         model = model.to(device)
