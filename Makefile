@@ -53,7 +53,7 @@ lint: $(VENV)/.deps-dev
 # The settings table and benchmark figures are included from generated files (see
 # docs/hooks.py and benchmarks/figures.py); the site lands in site/.
 docs: $(VENV)/.deps-dev
-	$(VENV)/bin/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
 
 docs-serve: $(VENV)/.deps-dev
 	$(VENV)/bin/mkdocs serve

@@ -4,6 +4,7 @@ Fills a store with 10,000 conversations of 20 turns with branches (every 10th an
 regenerated, so about 10% of turns; a thumbs up/down pair on 1,000 of those branch
 points), then runs each format in its own child process and prints its seconds and the
 child's peak memory. Targets: csv and sft under 15 s, dpo under 20 s, peak < 500 MB.
+Figures go to docs/figures/bench_export.md.
 
 Run: .venv/bin/python benchmarks/bench_export.py
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_store import PG_DSN, PG_URL, fill
+from figures import record
 
 from moments_core.store import Feedback
 from moments_core.store.sql import SqlStore
@@ -54,7 +56,9 @@ def add_thumbs(store: SqlStore, pairs: int = 1_000) -> int:
     return added
 
 
-def run(name: str, url: str, tmp: Path) -> None:
+def run(name: str, url: str, tmp: Path) -> list[tuple[str, str]]:
+    """Fill a store at ``url``, export every format; the figure rows."""
+    rows: list[tuple[str, str]] = []
     store = SqlStore(url)
     t0 = time.perf_counter()
     n = fill(store, "export", regenerate_every=10)
@@ -71,15 +75,16 @@ def run(name: str, url: str, tmp: Path) -> None:
         )
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
-        rows = proc.stdout.read().strip() if proc.stdout else "?"
+        written = proc.stdout.read().strip() if proc.stdout else "?"
         if status != 0:
-            print(f"[{name}] {fmt}{suffix}: FAILED (status {status})")
+            rows.append((f"{name}, {fmt} ({suffix})", f"FAILED (status {status})"))
             continue
         peak_mb = usage.ru_maxrss / 1024  # kilobytes on Linux
         target = TARGETS.get(fmt)
-        goal = f"   target < {target:.0f} s, < 500 MB" if target else ""
-        print(f"[{name}] {fmt:<18} {suffix:<8} {int(rows):>8,} rows  {seconds:6.2f} s"
-              f"  peak {peak_mb:6.0f} MB{goal}")
+        goal = f" (target < {target:.0f} s, < 500 MB)" if target else ""
+        rows.append((f"{name}, {fmt} ({suffix}), {int(written):,} rows{goal}",
+                     f"{seconds:.2f} s, peak {peak_mb:.0f} MB"))
+    return rows
 
 
 def main() -> None:
@@ -87,7 +92,7 @@ def main() -> None:
         child(*sys.argv[2:])
         return
     with tempfile.TemporaryDirectory() as tmp:
-        run("sqlite", f"sqlite:///{Path(tmp) / 'export.db'}", Path(tmp))
+        rows = run("sqlite", f"sqlite:///{Path(tmp) / 'export.db'}", Path(tmp))
         try:
             import psycopg
 
@@ -96,13 +101,15 @@ def main() -> None:
                                  connect_timeout=3) as c:
                 c.execute(f'CREATE SCHEMA "{schema}"')
         except Exception as err:  # noqa: BLE001 - no server: the SQLite figures still stand
-            print(f"[postgres] skipped: {type(err).__name__}: {err}")
+            rows.append(("postgres", f"skipped: {type(err).__name__}"))
+            record("bench_export", rows, title="Dataset export, 10,000 conversations")
             return
         try:
-            run("postgres", PG_URL.format(user="postgres", schema=schema), Path(tmp))
+            rows += run("postgres", PG_URL.format(user="postgres", schema=schema), Path(tmp))
         finally:
             with psycopg.connect(PG_DSN.format(user="postgres"), autocommit=True) as c:
                 c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    record("bench_export", rows, title="Dataset export, 10,000 conversations")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Prints: the GGUF -> checkpoint conversion time, then SFT steps/s and tokens/s with and
 without LoRA at sequence length 512, and the peak memory of each run. Every case runs
-in its own process so peak memory is that case's alone.
+in its own process so peak memory is that case's alone. Figures go to
+docs/figures/bench_finetune.md.
 
     python benchmarks/bench_finetune.py [--steps 4] [--batch-size 1]
 """
@@ -18,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from figures import record
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -85,9 +88,11 @@ def main() -> None:
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else \
         f"CPU ({os.cpu_count()} cores, torch {torch.get_num_threads()} threads)"
-    print(f"SmolLM2-135M-Instruct fine-tuning on {device}; sequence length {SEQ_LEN}, "
-          f"batch {args.batch_size}, {args.steps} timed steps")
-    print(f"conversion (GGUF Q4_1 -> fp32 checkpoint): {conversion_seconds():.1f} s")
+    figures: list[tuple[str, str]] = [
+        ("setup", f"{device}; sequence length {SEQ_LEN}, batch {args.batch_size},"
+                  f" {args.steps} timed steps"),
+        ("conversion (GGUF Q4_1 -> fp32 checkpoint)", f"{conversion_seconds():.1f} s"),
+    ]
     for case in ("full", "lora"):
         out = subprocess.run(
             [sys.executable, __file__, "--case", case, "--steps", str(args.steps),
@@ -95,11 +100,11 @@ def main() -> None:
             check=True, capture_output=True, text=True,
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        mem = ", ".join(f"{k} {v:.0f}" for k, v in r["peak_memory"].items())
-        print(f"SFT {'LoRA' if r['lora'] else 'full'} on {r['device']}: "
-              f"{r['steps_per_s']:.3f} steps/s, {r['tokens_per_s']:.0f} tokens/s, "
-              f"peak memory: {mem} MB")
-
+        mem = ", ".join(f"{k} {v:.0f} MB" for k, v in r["peak_memory"].items())
+        figures.append((f"SFT {'LoRA' if r['lora'] else 'full'} on {r['device']}",
+                        f"{r['steps_per_s']:.3f} steps/s, {r['tokens_per_s']:.0f} tokens/s,"
+                        f" peak memory {mem}"))
+    record("bench_finetune", figures, title="Fine-tuning SmolLM2-135M-Instruct")
 
 if __name__ == "__main__":
     main()
