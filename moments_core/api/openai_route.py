@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.exc import SQLAlchemyError
 
 from moments_core.auth import bearer_token, secret_matches
+from moments_core.providers import ProviderError
 from moments_core.settings import Settings
 from moments_core.store import NotFound, StoreError, StoreUnavailable
 
@@ -138,6 +139,13 @@ class OpenAIRoute(APIRoute):
                 log.error("openai route: the store failed: %s", type(err).__name__)
                 failed = OpenAIError(503, "the log store is unavailable; try again later",
                                      code="store_unavailable", headers={"Retry-After": "5"})
+            except ProviderError as err:  # the back end cannot even be set up here
+                log.error("openai route: no provider: %s", type(err).__name__)
+                # Its text may name files of this server: the log has the class only.
+                failed = OpenAIError(503, "the model's back end is not available on this"
+                                          " server; try again later",
+                                     code="provider_unavailable",
+                                     headers={"Retry-After": "30"})
             except StoreError as err:  # a refusal (e.g. the moment was deleted meanwhile)
                 failed = OpenAIError(409, f"the log store refused it: {err}", code="conflict")
             except Exception as err:  # noqa: BLE001 - answer in OpenAI's shape, never a trace
