@@ -12,11 +12,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from dashboard.common import Key, name_of, selected_key, store, variant_keys
 from moments_core.datasets import ExportFilters
 from moments_core.finetune import METHODS, FinetuneRequest, JobStatus, TrainSettings, get_job
 from moments_core.finetune.base_model import models_dir
 from moments_core.finetune.jobs import running_jobs, start_job
-from dashboard.common import Key, name_of, selected_key, store, variant_keys
 
 JOB = "finetune_job"
 FROM_STORE, FROM_FILE = "Logged conversations of a variant", "An exported file"
@@ -97,9 +97,20 @@ if busy and not st.session_state.get(JOB):
 
 
 def show(status: JobStatus) -> None:
-    label = f"{status.stage} · step {status.step}/{status.max_steps or '?'} · " \
-            f"{status.elapsed_s:.0f} s"
-    st.progress(status.fraction, text=label)
+    conv = status.conversion
+    if conv is not None:
+        # The one-time conversion has its own bar: stages, then megabytes written.
+        of = f" of {conv.mb_expected:,.0f} MB" if conv.mb_expected else ""
+        st.progress(conv.fraction or 0.0,
+                    text=f"Converting the base model (once, reused afterwards): "
+                         f"{conv.stage} · {conv.mb_written:,.0f} MB written{of} · "
+                         f"{conv.elapsed_s:.0f} s")
+    elif status.state == "running" and not status.step and status.stage != "training":
+        st.progress(0.0, text=f"{status.stage} · {status.elapsed_s:.0f} s")
+    else:
+        label = f"{status.stage} · step {status.step}/{status.max_steps or '?'} · " \
+                f"{status.elapsed_s:.0f} s"
+        st.progress(status.fraction, text=label)
     if status.losses:
         frame = pd.DataFrame(status.losses, columns=["step", "loss"]).set_index("step")
         st.line_chart(frame, height=220)
@@ -112,7 +123,7 @@ def show(status: JobStatus) -> None:
     elif status.state == "failed":
         st.error(f"Fine-tuning failed: {status.error}")
     elif status.state == "cancelled":
-        st.warning("Cancelled: nothing was saved or registered.")
+        st.warning(status.error or "Cancelled: nothing was saved or registered.")
     elif status.state == "done" and status.variant is not None:
         before = "-" if status.eval_loss_before is None else f"{status.eval_loss_before:.4f}"
         after = "-" if status.eval_loss_after is None else f"{status.eval_loss_after:.4f}"

@@ -91,11 +91,15 @@ def test_cancel_stops_the_job_and_saves_nothing(data_env: Path, tiny: Path) -> N
     assert job.status().state == "running"
     at.run()
     assert at.button(key="ft_start").disabled  # one job at a time
+    t0 = time.monotonic()
     at.button(key="ft_cancel").click().run()
     assert job.wait(timeout=60) and job.state == "cancelled"
+    assert time.monotonic() - t0 < 5  # the trainer leaves at its next step
     assert job.status().step < 5000
     at.run()
-    assert "Cancelled" in at.warning[0].value
+    warning = at.warning[0].value
+    assert warning.startswith("Cancelled: the model in training was discarded and nothing "
+                              "was saved or registered; the base model")
     assert not at.button(key="ft_start").disabled
     store = open_store(get_settings().database_url)
     assert not store.list_config_versions("Agent", "cafebot", "01-sft")
@@ -124,3 +128,39 @@ def test_cli_trains_from_a_file_and_registers(data_env: Path, tiny: Path) -> Non
     assert bad.exit_code == 2 and "--method must be one of sft, dpo" in bad.output
     neither = runner.invoke(app, ["finetune", "--out", str(out)])
     assert neither.exit_code == 2 and "exactly one of --data" in neither.output
+
+
+def test_step_counter_uses_max_steps_before_the_first_step(data_env: Path, tiny: Path) -> None:
+    from moments_core.finetune import FinetuneRequest, TrainSettings
+    from moments_core.finetune.jobs import FinetuneJob
+
+    job = FinetuneJob(FinetuneRequest(out=data_env / "m", base=str(tiny),
+                                      settings=TrainSettings(max_steps=200)), None)
+    assert job.status().max_steps == 200 and job.status().step == 0
+
+
+def test_conversion_shows_its_progress_and_cancel_stops_it_at_once(data_env: Path) -> None:
+    """The one-time SmolLM2 conversion (a fresh data folder has none): its own progress
+    bar while it runs, and Cancel ends it within seconds, keeping nothing."""
+    at = page()
+    at.number_input(key="ft_max_steps").set_value(3)
+    at.button(key="ft_start").click().run()
+    job = get_job(str(at.session_state["finetune_job"]))
+    assert job is not None
+    deadline = time.monotonic() + 30
+    while job.status().conversion is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    at.run()
+    assert not at.exception, at.exception
+    bar = at.get("progress")[0].proto
+    assert bar.text.startswith("Converting the base model (once, reused afterwards): ")
+    assert "MB written" in bar.text and "step 0/?" not in bar.text
+    t0 = time.monotonic()
+    at.button(key="ft_cancel").click().run()
+    assert job.wait(timeout=10) and job.state == "cancelled", job.status()
+    assert time.monotonic() - t0 < 10
+    at.run()
+    warning = at.warning[0].value
+    assert "conversion was stopped" in warning and "nothing of it was kept" in warning
+    models = data_env / "data" / "models"
+    assert not [p.name for p in models.iterdir()] if models.exists() else True

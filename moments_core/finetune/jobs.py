@@ -1,8 +1,9 @@
 """Fine-tuning jobs in the background, for the dashboard.
 
 A job runs ``run_finetune`` in a daemon thread of the app's process: the page keeps
-answering while it trains, reads the job's losses on every rerun, and can cancel it
-(the trainer stops after the current step). Jobs live in a process-wide table so a
+answering while it trains, reads the job's losses (or the base-model conversion's
+progress) on every rerun, and can cancel it: the conversion process is stopped, the
+trainer leaves at its next step or evaluation batch. Jobs live in a process-wide table so a
 page rerun (a fresh script run) finds its job again by id.
 """
 
@@ -18,6 +19,7 @@ from typing import Literal
 from moments_core.settings import Settings
 from moments_core.store.base import LogStore
 
+from .base_model import ConversionProgress
 from .pipeline import FinetuneOutcome, FinetuneRequest, run_finetune
 from .register import Key
 from .train import StepReport, TrainingCancelled
@@ -42,6 +44,8 @@ class JobStatus:
     source: Key | None
     eval_loss_before: float | None
     eval_loss_after: float | None
+    # The one-time base-model conversion, while it runs (None before and after it).
+    conversion: ConversionProgress | None = None
 
     @property
     def finished(self) -> bool:
@@ -65,11 +69,16 @@ class FinetuneJob:
     losses: list[tuple[int, float]] = field(default_factory=list)
     error: str = ""
     outcome: FinetuneOutcome | None = None
+    conversion: ConversionProgress | None = None
     started: float = field(default_factory=time.monotonic)
     finished_at: float | None = None
     _cancel: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
+
+    def __post_init__(self) -> None:
+        # Known from the start when set: the counter reads "step 0/200", not "0/?".
+        self.max_steps = self.request.settings.max_steps or 0
 
     def start(self) -> FinetuneJob:
         self._thread = threading.Thread(target=self._run, name=f"finetune-{self.id}",
@@ -81,7 +90,7 @@ class FinetuneJob:
         self._cancel.set()
         with self._lock:
             if self.state == "running":
-                self.stage = "cancelling after the current step"
+                self.stage = "cancelling"
 
     def wait(self, timeout: float | None = None) -> bool:
         """True when the job has finished within ``timeout``."""
@@ -94,11 +103,14 @@ class FinetuneJob:
             result = self.outcome.result if self.outcome else None
             end = self.finished_at or time.monotonic()
             return JobStatus(
-                self.id, self.state, self.stage, self.step, self.max_steps,
-                list(self.losses), self.error, end - self.started,
-                self.outcome.variant if self.outcome else None, self.request.source,
-                result.eval_loss_before if result else None,
-                result.eval_loss_after if result else None,
+                id=self.id, state=self.state, stage=self.stage, step=self.step,
+                max_steps=self.max_steps, losses=list(self.losses), error=self.error,
+                elapsed_s=end - self.started,
+                variant=self.outcome.variant if self.outcome else None,
+                source=self.request.source,
+                eval_loss_before=result.eval_loss_before if result else None,
+                eval_loss_after=result.eval_loss_after if result else None,
+                conversion=self.conversion,
             )
 
     def _on_step(self, report: StepReport) -> None:
@@ -109,22 +121,30 @@ class FinetuneJob:
 
     def _on_stage(self, stage: str) -> None:
         with self._lock:
+            self.conversion = None  # a new stage: the conversion (if any) is over
             if not self._cancel.is_set():
                 self.stage = stage
+
+    def _on_conversion(self, progress: ConversionProgress) -> None:
+        with self._lock:
+            self.conversion = progress if progress.stage != "done" else None
+            if not self._cancel.is_set():
+                self.stage = f"converting the base model: {progress.stage}"
 
     def _finish(self, state: State, error: str = "") -> None:
         with self._lock:
             self.state, self.error = state, error
             self.stage = state
+            self.conversion = None
             self.finished_at = time.monotonic()
 
     def _run(self) -> None:
         try:
             outcome = run_finetune(self.request, self.store, progress=self._on_step,
                                    cancel=self._cancel, stage=self._on_stage,
-                                   settings=self.settings)
-        except TrainingCancelled:
-            self._finish("cancelled")
+                                   settings=self.settings, conversion=self._on_conversion)
+        except TrainingCancelled as err:
+            self._finish("cancelled", str(err))
         except Exception as err:  # noqa: BLE001 - a job reports any failure to its page
             detail = traceback.format_exception_only(err)[-1].strip()
             self._finish("failed", detail)

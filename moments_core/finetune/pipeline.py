@@ -14,7 +14,7 @@ from moments_core.datasets import ExportFilters
 from moments_core.settings import Settings
 from moments_core.store.base import LogStore
 
-from .base_model import resolve_base
+from .base_model import BaseModel, ConversionCancelled, ConversionListener, resolve_base
 from .data import export_from_store, load_training_data
 from .register import Key, register_variant
 from .train import Progress, TrainingCancelled, TrainResult, TrainSettings, train
@@ -51,15 +51,36 @@ def run_finetune(
     request: FinetuneRequest, store: LogStore | None = None, *,
     progress: Progress | None = None, cancel: threading.Event | None = None,
     stage: Stage | None = None, settings: Settings | None = None,
+    conversion: ConversionListener | None = None,
 ) -> FinetuneOutcome:
+    """Raises ``TrainingCancelled`` when ``cancel`` is set, within seconds whatever the
+    job is doing; its message says what was kept."""
     say: Stage = stage or (lambda _msg: None)
-    method = request.settings.method
     if request.data is None and (request.source is None or store is None):
         raise ValueError("give a data file, or a source variant and a store to export from")
     if request.register and (request.source is None or store is None):
         raise ValueError("registering the result needs the source variant and a store")
     say("preparing the base model")
-    base = resolve_base(request.base, settings)
+    try:
+        base = resolve_base(request.base, settings, conversion, cancel)
+    except ConversionCancelled as err:
+        raise TrainingCancelled(f"Cancelled: {err}; no model was trained or registered.") \
+            from None
+    try:
+        return _train_and_register(request, store, base, progress, cancel, say)
+    except TrainingCancelled:
+        kept = (f"the base model converted this run ({base.path}) was kept for the next "
+                "run" if base.converted_s is not None else f"the base model ({base.path}) "
+                "is untouched")
+        raise TrainingCancelled(f"Cancelled: the model in training was discarded and "
+                                f"nothing was saved or registered; {kept}.") from None
+
+
+def _train_and_register(
+    request: FinetuneRequest, store: LogStore | None, base: BaseModel,
+    progress: Progress | None, cancel: threading.Event | None, say: Stage,
+) -> FinetuneOutcome:
+    method = request.settings.method
     with tempfile.TemporaryDirectory(prefix="moments-ft-data-") as tmp:
         data_path = request.data
         if data_path is None:

@@ -63,7 +63,7 @@ Progress = Callable[[StepReport], None]
 
 
 class TrainingCancelled(RuntimeError):
-    """The run was cancelled; nothing was saved."""
+    """The run was cancelled; nothing was saved. The message says what was kept."""
 
 
 @dataclass(slots=True)
@@ -83,8 +83,16 @@ def _callback(progress: Progress | None, cancel: threading.Event | None,
               losses: list[dict[str, float]]) -> Any:
     from transformers import TrainerCallback
 
+    def check() -> None:
+        if cancel is not None and cancel.is_set():
+            # Raised, not ``should_training_stop``: that waits for the step to end and
+            # then still runs what follows; this leaves at once, from the next hook.
+            raise TrainingCancelled("cancelled")
+
     class Listen(TrainerCallback):
-        """Records losses, reports progress, and stops the loop when cancelled."""
+        """Records losses, reports progress, and stops the run as soon as it is
+        cancelled: checked before and after every step, every gradient-accumulation
+        substep, and every batch of an evaluation."""
 
         def __init__(self) -> None:
             self.last_loss: float | None = None
@@ -98,9 +106,18 @@ def _callback(progress: Progress | None, cancel: threading.Event | None,
                 progress(StepReport(int(state.global_step), int(state.max_steps),
                                     self.last_loss, float(state.epoch or 0.0)))
 
+        def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            check()
+
+        def on_substep_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            check()
+
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if cancel is not None and cancel.is_set():
-                control.should_training_stop = True
+            check()
+
+        def on_prediction_step(self, args: Any, state: Any, control: Any,
+                               **kwargs: Any) -> None:
+            check()
 
     return Listen()
 
@@ -218,6 +235,8 @@ def train(
     template_added = ensure_generation_template(tokenizer)
     model = _load_model(base, hw)
     timings["load_s"] = time.perf_counter() - t0
+    if cancel is not None and cancel.is_set():
+        raise TrainingCancelled("cancelled")
     losses: list[dict[str, float]] = []
     work = tempfile.mkdtemp(prefix="moments-ft-")
     try:
@@ -232,7 +251,7 @@ def train(
         output = trainer.train()
         timings["train_s"] = time.perf_counter() - t
         if cancel is not None and cancel.is_set():
-            raise TrainingCancelled("training was cancelled; nothing was saved")
+            raise TrainingCancelled("cancelled")
         t = time.perf_counter()
         after = _eval_loss(trainer)
         timings["eval_after_s"] = time.perf_counter() - t
