@@ -6,6 +6,7 @@ moment and node shown are in the URL (``?moment=…&node=…``), so a link opens
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
@@ -33,7 +34,8 @@ from moments_core.store.tree_dot import node_label, tree_dot
 
 PAGE_SIZE = 25
 ALL = "all"
-TABLE, NODES = "conv_table", "conv_nodes"
+# The tables' selection is widget state: keyed by what they show, so a click made on
+# other rows (another page, filter or moment) never shows as checked here.
 ROW_IDS, NODE_IDS = "conv_row_ids", "conv_node_ids"
 SAVED, CONFIRM = "conv_saved_message", "conv_confirm_delete"
 
@@ -60,6 +62,8 @@ rows, has_next = list_conversations(store(), ListQuery(
     source=None if source == ALL else source, include_deleted=show_deleted, search=search,
 ), limit=PAGE_SIZE, offset=page_no * PAGE_SIZE)
 st.session_state[ROW_IDS] = [r.moment_id for r in rows]
+TABLE = "conv_table_" + hashlib.blake2b("".join(st.session_state[ROW_IDS]).encode(),
+                                        digest_size=6).hexdigest()
 
 
 def _open_row() -> None:
@@ -112,6 +116,7 @@ leaf_ids = {n.snapshot_id for n in nodes if not n.children}
 asked_node = st.query_params.get("node")
 snapshot_id = asked_node if asked_node in node_ids else (newest_leaf(nodes) or node_ids[-1])
 st.session_state[NODE_IDS] = node_ids
+NODES = f"conv_nodes_{moment_id}"
 
 row: ConversationRow | None = by_id.get(moment_id)
 st.subheader(f"{row.first_line or moment_id[:8]}" if row else f"Moment {moment_id[:8]}…")

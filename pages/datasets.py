@@ -77,9 +77,11 @@ elif fmt.csv_columns:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 elif table is not None:
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="ds_preview",
-                 column_config={c: st.column_config.TextColumn(width="large")
-                                for c in ("content", "prompt", "chosen", "rejected",
-                                          "completion")})
+                 column_config={
+                     "content": st.column_config.TextColumn(width="large"),
+                     **{c: st.column_config.TextColumn(width="medium")
+                        for c in ("prompt", "chosen", "rejected", "completion")},
+                 })
     with st.expander("The rows as JSON"):
         for row in rows:
             st.json(row, expanded=False)
