@@ -13,11 +13,16 @@
    conversation with 20 of them stored, where the minimum pages of each table and index
    are shared. Also printed: the appended text alone, the first benchmark's sum of column
    bytes (no page or index overhead), and the older full-snapshot layout.
+5. (S3, moto's server over HTTP; ``bench_store.py s3`` runs only this) ms per save at
+   turns 1-10 and 191-200 of one conversation, and requests per save (target: flat,
+   <= 1.2x, <= 3 requests).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +33,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from dataclasses import replace
+
+from figures import record
 from sqlalchemy import func, select, text
 
 from moments_core.store import stamps
@@ -227,7 +235,57 @@ def run(name: str, url: str, size_url: str, size_url_many: str) -> None:
           f" (fixed minimum pages shared): {many:.2f}   target <= 3")
 
 
+def bench_s3_saves(turns: int = 200) -> list[tuple[str, str]]:
+    """ms per S3 save (moto's server over HTTP) at turns 1-10 and 191-200 of one
+    conversation, and HTTP requests per save counted with a botocore event hook."""
+    import boto3
+
+    from moments_core.settings import Settings
+    from moments_core.store.s3 import S3Store
+    from tests.fixtures_store import MotoServer
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    server = MotoServer()
+    server.start()
+    try:
+        bucket = f"bench-{uuid.uuid4().hex[:8]}"
+        boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1") \
+            .create_bucket(Bucket=bucket)
+        store = S3Store(replace(Settings(), s3_bucket=bucket, s3_endpoint_url=server.endpoint,
+                                s3_region="us-east-1"))
+        sent = [0]
+        store.client.meta.events.register("before-send.s3",
+                                          lambda **_: sent.__setitem__(0, sent[0] + 1))
+        info = agent_info(str(uuid.uuid4()), variant="s3")
+        snaps = conversation(turns, info)
+        ms: list[float] = []
+        requests: list[int] = []
+        for snap in snaps:
+            sent[0] = 0
+            t0 = time.perf_counter()
+            store.save_snapshot(snap, info)
+            ms.append((time.perf_counter() - t0) * 1000)
+            requests.append(sent[0])
+        store.close()
+    finally:
+        server.stop()
+    # A turn is two saves (the participant's line, the reply).
+    first, last = ms[:20], ms[-20:]
+    early, late = statistics.median(first), statistics.median(last)
+    return [
+        ("S3 save, turns 1-10 (median)", f"{early:.1f} ms"),
+        (f"S3 save, turns {turns - 9}-{turns} (median)", f"{late:.1f} ms"),
+        ("S3 save, late / early", f"{late / early:.2f}x   target <= 1.2x"),
+        ("S3 requests per save, turns 1-10 / last 10",
+         f"{max(requests[:20])} / {max(requests[-20:])}   target <= 3, flat"),
+    ]
+
+
 def main() -> None:
+    record("bench_store_s3", bench_s3_saves(), title="S3 store: cost per save")
+    if sys.argv[1:] == ["s3"]:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         run("sqlite", *(f"sqlite:///{Path(tmp) / name}"
                         for name in ("bench.db", "size.db", "size20.db")))

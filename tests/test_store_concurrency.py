@@ -12,10 +12,15 @@ import threading
 import uuid
 from pathlib import Path
 
-from moments_core.mdl import Begin, Moment, Participant, Snapshot
 from moments_core.store.migrate import upgrade
 from moments_core.store.sql import SqlStore
-from moments_core.store.synthetic import agent_info, conversation, race_snapshots
+from moments_core.store.synthetic import agent_info, conversation
+from tests.store_writer import (
+    RACE_PER_WORKER,
+    RACE_WORKERS_PROCS,
+    RACE_WORKERS_THREADS,
+    race_on,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TURNS = 5  # 10 snapshots per conversation, plus one per regenerate (every 3rd turn)
@@ -100,59 +105,6 @@ def test_a_killed_writer_leaves_every_returned_save(tmp_path: Path) -> None:
         assert snap.moment.occurrences[0].kind == "Begin"
     stored = sum(m.snapshots for m in reader.list_moments())
     assert stored >= len(saved)
-
-
-RACE_WORKERS_THREADS, RACE_WORKERS_PROCS, RACE_PER_WORKER = 8, 4, 167  # 2,004 snapshots
-
-
-def race_on(url: str) -> tuple[list[tuple[str, str]], list[str], str]:
-    """8 threads (one shared store) and 4 processes save ``race_snapshots`` at once:
-    siblings under one stored root, and roots of 8 moments that every worker creates at
-    the same instant. Returns (acknowledged (snapshot id, moment id)), failures, root id."""
-    store = SqlStore(url)
-    root = Snapshot(Moment([Begin(), Participant("Customer", "Shared root.")]),
-                    moment_id=f"race-root-{uuid.uuid4()}")
-    store.save_snapshot(root, agent_info(root.moment_id, variant="race"))
-    moment_ids = [f"race-{i}-{uuid.uuid4()}" for i in range(8)]
-    acked: list[tuple[str, str]] = []
-    failures: list[str] = []
-    lock = threading.Lock()
-    start = threading.Barrier(RACE_WORKERS_THREADS)
-    procs = [subprocess.Popen(
-        [sys.executable, "-m", "tests.store_writer", "--race", url, str(100 + w),
-         str(RACE_PER_WORKER), root.id, *moment_ids],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    ) for w in range(RACE_WORKERS_PROCS)]
-
-    def work(worker: int) -> None:
-        start.wait()
-        for snap, info in race_snapshots(worker, RACE_PER_WORKER, root, moment_ids):
-            try:
-                store.save_snapshot(snap, info)
-            except Exception as err:  # noqa: BLE001 - every failure is the test's business
-                with lock:
-                    failures.append(f"{type(err).__module__}.{type(err).__name__}: {err}")
-            else:
-                with lock:
-                    acked.append((snap.id, snap.moment_id))
-
-    threads = [threading.Thread(target=work, args=(w,)) for w in range(RACE_WORKERS_THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for p in procs:
-        out, err = p.communicate(timeout=300)
-        if p.returncode != 0:
-            failures.append(f"writer exited {p.returncode}: {err[-500:]}")
-        for line in out.splitlines():
-            if line.startswith("ERROR "):
-                failures.append(line[len("ERROR "):])
-            else:
-                sid, mid = line.split()
-                acked.append((sid, mid))
-    store.close()
-    return acked, failures, root.id
 
 
 def test_postgres_race_of_threads_and_processes_loses_nothing(pg_url: str) -> None:
