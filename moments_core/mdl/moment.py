@@ -54,7 +54,8 @@ def write_occurrences(occurrences: list[Occurrence]) -> str:
         if '"' in s:
             s = s.replace('"', '\\"')
         append(f'{head}"""{s}"""' if "\n" in s else f'{head}"{s}"')
-    return "\n".join(out) + "\n"
+    append("")  # the last line's newline, without copying the whole text once more
+    return "\n".join(out)
 
 
 @dataclass(slots=True)
