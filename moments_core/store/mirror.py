@@ -41,6 +41,7 @@ from .sql import SqlStore
 from .tables import outbox_t
 
 log = logging.getLogger(__name__)
+_DEQUEUE_EVERY = 20  # copied rows removed from the queue in one transaction
 
 
 class MirroredStore(LogStore):
@@ -119,24 +120,39 @@ class MirroredStore(LogStore):
                     ))
                 if not queued:
                     return copied
-                for seq, sid in queued:
-                    try:
-                        rec = StoredSnapshot(**self.sql.snapshot_record(sid))
-                        info = infos.get(rec.moment_id)
-                        if info is None:
-                            info = infos[rec.moment_id] = self.sql.get_moment(rec.moment_id)
-                        self.s3.put_record(info, rec)
-                    except Exception as err:  # noqa: BLE001 - S3 down or refusing: keep it queued
-                        self._failed(seq, err)
-                        return copied
-                    with self.sql.engine.connect().execution_options(
-                        moments_write=True
-                    ) as conn, conn.begin():
-                        conn.execute(delete(outbox_t).where(outbox_t.c.seq == seq))
-                    copied += 1
+                done: list[int] = []
+                try:
+                    for seq, sid in queued:
+                        try:
+                            rec = StoredSnapshot(**self.sql.snapshot_record(sid))
+                            info = infos.get(rec.moment_id)
+                            if info is None:
+                                info = infos[rec.moment_id] = self.sql.get_moment(rec.moment_id)
+                            self.s3.put_record(info, rec)
+                        except Exception as err:  # noqa: BLE001 - S3 down or refusing: keep it queued
+                            self._failed(seq, err)
+                            return copied + len(done)
+                        done.append(seq)
+                        if len(done) == _DEQUEUE_EVERY:
+                            self._dequeue(done)
+                            copied += len(done)
+                            done = []
+                finally:
+                    # One transaction per few copied rows (a SQLite commit per row was
+                    # most of a drain's time); a crash before it copies them again, which
+                    # writes the same objects.
+                    self._dequeue(done)
+                copied += len(done)
             return copied
         finally:
             self._lock.release()
+
+    def _dequeue(self, seqs: list[int]) -> None:
+        if not seqs:
+            return
+        with self.sql.engine.connect().execution_options(moments_write=True) as conn, \
+                conn.begin():
+            conn.execute(delete(outbox_t).where(outbox_t.c.seq.in_(seqs)))
 
     def _failed(self, seq: int, err: Exception) -> None:
         self._next_try = time.monotonic() + self.retry_after_s
