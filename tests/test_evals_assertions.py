@@ -36,7 +36,7 @@ CASES: list[tuple[str, str, Reply, Reply]] = [
     ("not_contains", "- not_contains: ['$']", "It's on the house.", "That is $4."),
     ("regex", "- regex: '(?i)what size'", "What size would you like?", "Sure."),
     ("max_chars", "- max_chars: 20", "Sure!", "Sure! " * 10),
-    ("max_latency_ms", "- max_latency_ms: 40", "Quick.", _slow("Slow.", 0.08)),
+    ("max_latency_ms", "- max_latency_ms: 300", "Quick.", _slow("Slow.", 0.6)),
     ("no_repeat", "- no_repeat: true", lambda said: f"Noted: {said}", "Same answer."),
     ("occurrence", "- occurrence: Action\n        key: submit_order", ACTION, "Done."),
 ]

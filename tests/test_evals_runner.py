@@ -117,18 +117,26 @@ def test_repeats_seed_and_cancel(eval_env: EvalEnv) -> None:  # noqa: F811
         if done == 2:
             cancel.set()
 
+    from collections.abc import Iterator
+
     from moments_core.agents.config import AgentConfig
-    from moments_core.providers import InstantProvider, Provider
+    from moments_core.providers import GenerationParams, InstantProvider, Prompt, Provider
+    from moments_core.providers.base import Usage
+
+    class Seeds(InstantProvider):
+        def stream_into(self, prompt: Prompt, params: GenerationParams,
+                        usage: Usage) -> Iterator[str]:
+            seeds.append(params.seed)
+            return super().stream_into(prompt, params, usage)
 
     def provider_for(c: AgentConfig) -> Provider:
-        seeds.append(c.params.seed)
-        return InstantProvider("ok")
+        return Seeds("ok")
 
     from .evals_fixtures import write_config
     write_config(eval_env.folder, "a")
     rec = EvalRunner(parse_suite(suite), eval_env.store, settings=eval_env.settings,
                      provider_for=provider_for, progress=progress, cancel=cancel).run()
-    assert seeds == [5, 6]  # repeat r runs with seed + r; the third never started
+    assert seeds == [5, 5, 6, 6]  # repeat r runs with seed + r; the third never started
     assert rec.status == "cancelled" and len(rec.cases) == 2
     assert eval_env.store.get_eval_run(rec.run_id)["status"] == "cancelled"
 

@@ -113,6 +113,7 @@ class EvalRunner:
         self._serial_lock = threading.Lock()
         self._configs: dict[str, VersionedConfig] = {}
         self._sim_versions: dict[str, int | None] = {}
+        self._providers: dict[str, Provider] = {}
         self.record = RunRecord(run_id=new_id(), suite_name=suite.name,
                                 suite_hash=suite_hash(suite_text or suite.model_dump_json()))
 
@@ -120,6 +121,14 @@ class EvalRunner:
     def _make_provider(self, c: AgentConfig) -> Provider:
         return make_provider(c.provider, c.model, api_key=c.resolved_api_key(),
                              base_url=c.base_url, device=c.device, settings=self.settings)
+
+    def _provider(self, variant: str, config: AgentConfig) -> Provider:
+        """One provider per variant, shared by its lanes: providers keep no per-call state,
+        and a remote one reuses its HTTP client (connections, TLS set-up)."""
+        with self._serial_lock:
+            if variant not in self._providers:
+                self._providers[variant] = self.provider_for(config)
+            return self._providers[variant]
 
     def _load(self, name: str) -> VersionedConfig:
         if name not in self._configs:
@@ -222,6 +231,7 @@ class EvalRunner:
                 if self.cancel.is_set():
                     break
                 out.append(self.run_case(case))
+                self._saved(out)
                 self._tick(len(out), total, f"{case.variant} / {case.scenario.name}")
             return out
         with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="moments-eval") as pool:
@@ -236,8 +246,15 @@ class EvalRunner:
                 for f in finished:
                     result = f.result()
                     out.append(result)
+                    self._saved(out)
                     self._tick(len(out), total, f"{result.variant} / {result.scenario}")
         return out
+
+    def _saved(self, cases: list[CaseResult]) -> None:
+        """The record with the cases so far, saved: a run stopped midway (killed, out of
+        time) keeps what it finished, and the page can show a run in progress."""
+        self.record.cases = list(cases)
+        self.store.save_eval_run(self.record.to_dict())
 
     # --- one conversation -------------------------------------------------------------
     def _meta(self, case: Case, vc_version: int | None, role: str) -> dict[str, object]:
@@ -252,7 +269,7 @@ class EvalRunner:
         started = time.perf_counter()
         vc = self._load(case.variant)
         config = _with_seed(vc.config, self._seed(case))
-        agent = Agent(config, self.provider_for(config), self.store,
+        agent = Agent(config, self._provider(case.variant, config), self.store,
                       config_version=vc.version)
         result = CaseResult(case.variant, case.scenario.name, case.repeat)
         root = agent.start(source="eval", meta=self._meta(case, vc.version, "agent"))
