@@ -209,30 +209,36 @@ def bench_size(url: str, turns: int = 200, copies: int = 1
             old / last)
 
 
-def run(name: str, url: str, size_url: str, size_url_many: str) -> None:
+def run(name: str, url: str, size_url: str, size_url_many: str) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
     store = SqlStore(url)
     saves = bench_saves(store)
-    print(f"[{name}] snapshots saved per second (single writer): {saves:,.0f}/s")
+    rows.append((f"{name}: snapshots saved per second (single writer)",
+                 f"{saves:,.0f}/s   target >= 1,000/s on SQLite"))
     t0 = time.perf_counter()
     n = fill(store, "bulk")
     print(f"[{name}] (filled {n:,} snapshots of 10,000 conversations x 20 turns in"
           f" {time.perf_counter() - t0:.1f} s)")
     leaves, secs = bench_leaves(store)
-    print(f"[{name}] read all {leaves:,} leaves with full moments: {secs:.2f} s")
+    rows.append((f"{name}: read all {leaves:,} leaves with full moments",
+                 f"{secs:.2f} s   target < 10 s"))
     n = fill(store, "trees", regenerate_every=10)
     moments, snapshots, secs = bench_trees(store)
-    print(f"[{name}] iter_trees over {moments:,} conversations x 20 turns, 10% regenerated"
-          f" ({snapshots:,} snapshots): {secs:.2f} s")
+    rows.append((f"{name}: iter_trees over {moments:,} conversations x 20 turns, 10%"
+                 f" regenerated ({snapshots:,} snapshots)", f"{secs:.2f} s"))
     store.close()
     ratio, how, text_, columns, old = bench_size(size_url)
-    print(f"[{name}] 200-turn conversation, bytes stored / final MDL bytes: {ratio:.2f}"
-          f" ({how}; appended MDL text alone: {text_:.2f}; the 0001 row layout's column"
-          f" bytes as the first benchmark counted them: {columns:.2f}); older"
-          f" full-snapshot layout:"
-          f" {old:.1f}")
+    rows.append((f"{name}: 200-turn conversation, bytes stored / final MDL bytes",
+                 f"{ratio:.2f}   target <= 3"))
+    print(f"[{name}] (bytes counted as: {how})")
+    rows.append((f"{name}: appended MDL text alone / final MDL bytes", f"{text_:.2f}"))
+    rows.append((f"{name}: the 0001 row layout's column bytes / final MDL bytes",
+                 f"{columns:.2f}"))
+    rows.append((f"{name}: older full-snapshot layout / final MDL bytes", f"{old:.1f}"))
     many, _, _, _, _ = bench_size(size_url_many, copies=20)
-    print(f"[{name}] the same per conversation when 20 such conversations are stored"
-          f" (fixed minimum pages shared): {many:.2f}   target <= 3")
+    rows.append((f"{name}: the same per conversation with 20 such conversations stored",
+                 f"{many:.2f}   target <= 3"))
+    return rows
 
 
 def bench_s3_saves(turns: int = 200) -> list[tuple[str, str]]:
@@ -283,12 +289,13 @@ def bench_s3_saves(turns: int = 200) -> list[tuple[str, str]]:
 
 
 def main() -> None:
-    record("bench_store_s3", bench_s3_saves(), title="S3 store: cost per save")
+    rows = bench_s3_saves()
     if sys.argv[1:] == ["s3"]:
+        record("bench_store", rows, title="Log store")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        run("sqlite", *(f"sqlite:///{Path(tmp) / name}"
-                        for name in ("bench.db", "size.db", "size20.db")))
+        rows += run("sqlite", *(f"sqlite:///{Path(tmp) / name}"
+                                for name in ("bench.db", "size.db", "size20.db")))
     try:
         import psycopg
 
@@ -300,13 +307,15 @@ def main() -> None:
                 c.execute(f'CREATE SCHEMA "{schema}"')
     except Exception as err:  # noqa: BLE001 - no server: the SQLite figures still stand
         print(f"[postgres] skipped: {type(err).__name__}: {err}")
+        record("bench_store", rows, title="Log store")
         return
     try:
-        run("postgres", *(PG_URL.format(user=user, schema=s) for s in schemas))
+        rows += run("postgres", *(PG_URL.format(user=user, schema=s) for s in schemas))
     finally:
         with psycopg.connect(PG_DSN.format(user=user), autocommit=True) as c:
             for schema in schemas:
                 c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    record("bench_store", rows, title="Log store")
 
 
 if __name__ == "__main__":
