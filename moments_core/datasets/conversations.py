@@ -122,12 +122,19 @@ def list_conversations(store: LogStore, query: ListQuery, limit: int, offset: in
     search = query.search.strip()
     trees: dict[str, list[TreeNode]] = {}
     if search:
-        found = []
-        for s in _list(store, query, None, 0):
-            nodes = store.tree(s.info.moment_id)
+        # One bulk walk over the trees (a few queries per batch of moments), newest first
+        # after it; the page's summaries are then counted from the trees themselves.
+        found: list[MomentSummary] = []
+        for info, nodes, _ in store.iter_trees(
+            agent_kind=query.agent_kind, agent_id=query.agent_id,
+            agent_variant=query.agent_variant, since=query.since, source=query.source,
+            include_deleted=query.include_deleted,
+        ):
             if matches(nodes, search):
-                found.append(s)
-                trees[s.info.moment_id] = nodes
+                leaves = sum(1 for n in nodes if not n.children)
+                found.append(MomentSummary(info, len(nodes), leaves))
+                trees[info.moment_id] = nodes
+        found.sort(key=lambda s: (s.info.created_at, s.info.moment_id), reverse=True)
         page = found[offset: offset + limit + 1]
     else:
         page = _list(store, query, limit + 1, offset)

@@ -14,6 +14,7 @@ from moments_core.store.base import LogStore
 
 from .formats import DatasetFormat, ExportContext, get_format
 from .sinks import RowSink, sink_kind
+from .turns import is_turn
 from .walk import ExportFilters, Split, conversations_of, iter_trees
 
 Row = dict[str, Any]
@@ -27,7 +28,7 @@ class ExportSummary:
     rows: int = 0
     moments: int = 0
     conversations: int = 0
-    turns: int = 0  # agent turns across the exported conversations
+    turns: int = 0  # agent turns (datasets.turns) along each exported conversation
     total_chars: int = 0  # of the participant and agent lines
     preference_rows: int = 0
     rows_by_split: dict[str, int] = field(default_factory=dict)
@@ -61,7 +62,8 @@ def iter_rows(
             summary.conversations += len(conversations)
             for conv in conversations:
                 for occ in conv.occurrences:
-                    if isinstance(occ, Self):
+                    if is_turn(occ):
+                        assert isinstance(occ, Self)
                         summary.turns += 1
                         summary.total_chars += len(occ.says)
                     elif isinstance(occ, Participant):
