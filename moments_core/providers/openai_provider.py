@@ -48,14 +48,20 @@ class OpenAIProvider(Provider):
         register_secret(api_key)  # whatever echoes it, it never reaches a log line
 
     def _client(self, params: GenerationParams) -> Any:
-        import openai
+        # One client per timeout, reused: building one loads the CA bundle (~80 ms of CPU
+        # under the GIL), which made concurrent eval lanes wait on each other (H7).
+        clients: dict[float, Any] = self.__dict__.setdefault("_clients", {})
+        client = clients.get(params.timeout)
+        if client is None:
+            import openai
 
-        return openai.OpenAI(
-            api_key=self._key,
-            base_url=self.base_url or None,
-            timeout=params.timeout,
-            max_retries=0,
-        )
+            client = clients.setdefault(params.timeout, openai.OpenAI(
+                api_key=self._key,
+                base_url=self.base_url or None,
+                timeout=params.timeout,
+                max_retries=0,
+            ))
+        return client
 
     def stream_into(self, prompt: Prompt, params: GenerationParams, usage: Usage) -> Iterator[str]:
         import httpx
@@ -77,6 +83,7 @@ class OpenAIProvider(Provider):
             args["stop"] = stops[:4]
         if params.seed is not None:
             args["seed"] = params.seed
+        response: Any = None
         try:
             if prompt.mode == "chat":
                 messages: list[dict[str, str]] = []
@@ -114,7 +121,9 @@ class OpenAIProvider(Provider):
                 f"openai: the connection to {self._where()} broke mid-answer"
                 f" ({type(err).__name__})") from err
         finally:
-            client.close()
+            # The stream, not the client: the client is reused (see _client).
+            if response is not None:
+                response.close()
 
     def _where(self) -> str:
         return self.base_url or "api.openai.com"
