@@ -490,3 +490,22 @@ def test_a_resend_after_a_failed_answer_retries_under_the_same_line(
     assert first.status_code == second.status_code == 502
     saved = first.json()["participant_snapshot_id"]
     assert _children_of(sqlite_store, root["id"]) == [saved]  # the line is stored once
+
+
+def test_the_editor_and_the_cli_use_the_same_name_rule(
+    sqlite_store: LogStore, api_settings: Settings,
+) -> None:
+    from typer.testing import CliRunner
+
+    from moments_core.agents.editor import save_as_variant
+    from moments_core.agents.names import InvalidName
+    from moments_core.cli import app
+
+    fields = {"kind": "Agent", "id": "echo", "variant": "01", "provider": "instant",
+              "init": "Begin.\n"}
+    for bad in ("../../outside/evil", ".hidden", "a/b", "x" * 65, ""):
+        with pytest.raises(InvalidName):
+            save_as_variant(sqlite_store, fields, bad)
+    assert sqlite_store.list_config_versions() == []
+    result = CliRunner().invoke(app, ["chat", "../outside/evil", "x", "y"])
+    assert result.exit_code == 2 and "kind" in result.output and "Traceback" not in result.output

@@ -126,3 +126,35 @@ def test_any_mix_of_pieces_parses_or_fails_cleanly(body: str) -> None:
     for head in ("Identification: ", "Customer: ", "Self: "):
         with contextlib.suppress(MDLSyntaxError):
             parse_moment(head + body * 50)
+
+
+# A Context whose YAML aliases expand: 372 bytes in the report became 39 MB of JSON.
+ALIAS_BOMB = "a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n" + "".join(
+    f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+
+
+def test_a_yaml_alias_bomb_is_refused_quickly() -> None:
+    from moments_core.mdl.yamlio import YAMLTooLarge, load_yaml
+
+    assert len(ALIAS_BOMB) < 400
+    started = time.perf_counter()
+    with pytest.raises(YAMLTooLarge, match="expands"):
+        load_yaml(ALIAS_BOMB)
+    with pytest.raises(MDLSyntaxError, match="expands"):
+        parse_moment(f"Context: ```\n{ALIAS_BOMB}```\n")
+    with pytest.raises(YAMLTooLarge, match="itself"):
+        load_yaml("a: &a [*a]")
+    with pytest.raises(YAMLTooLarge, match="nested"):
+        load_yaml("[" * 400 + "]" * 400)
+    assert time.perf_counter() - started < LIMIT_S
+    # Ordinary aliases and nesting still read.
+    assert load_yaml("base: &b {size: large}\norder: *b") == {
+        "base": {"size": "large"}, "order": {"size": "large"}}
+
+
+def test_a_deep_value_is_refused_before_it_is_written_as_yaml() -> None:
+    value: object = "x"
+    for _ in range(400):
+        value = {"a": value}
+    with pytest.raises(ValueError, match="nested"):
+        mdl.Context.from_value(value)

@@ -105,3 +105,40 @@ def test_not_found_is_a_plain_error(model_server: FakeModelServer) -> None:
     with pytest.raises(ProviderError, match="HTTP 404") as info:
         provider.complete(CHAT, PARAMS)
     assert not isinstance(info.value, TransientProviderError)
+
+
+def test_an_error_event_mid_stream_is_a_provider_error_without_the_key() -> None:
+    """The SDK raises a bare ``openai.APIError`` for an ``error`` event inside the stream
+    (no status code); it must arrive as a provider error, the echoed key scrubbed."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Echo(BaseHTTPRequestHandler):
+        def log_message(self, *_: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", "0")))
+            key = self.headers.get("authorization", "")
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()
+            chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                     "choices": [{"index": 0, "delta": {"content": "Self: "},
+                                  "finish_reason": None}]}
+            error = {"error": {"message": f"overloaded (you sent {key})", "type": "server"}}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\ndata: {json.dumps(error)}\n\n"
+                             .encode())
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        provider = OpenAIProvider("gpt-test", api_key=TEST_KEY,
+                                  base_url=f"http://127.0.0.1:{server.server_address[1]}/v1")
+        with pytest.raises(ProviderError) as info:
+            list(provider.stream(CHAT, PARAMS))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "overloaded" in str(info.value) and TEST_KEY not in str(info.value)
