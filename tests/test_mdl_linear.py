@@ -130,7 +130,7 @@ def test_any_mix_of_pieces_parses_or_fails_cleanly(body: str) -> None:
 
 # A Context whose YAML aliases expand: 372 bytes in the report became 39 MB of JSON.
 ALIAS_BOMB = "a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n" + "".join(
-    f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+    f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
 
 
 def test_a_yaml_alias_bomb_is_refused_quickly() -> None:
