@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.common import password_gate, sidebar
+from dashboard.common import (
+    note_page,
+    page_links,
+    password_gate,
+    sidebar,
+    warm_default_model,
+)
 
 st.set_page_config(page_title="Moments", page_icon=":material/chat:", layout="wide")
 
+warm_default_model()  # once per process: the first answer should not wait for the load
 password_gate()
 
 PAGES = [
@@ -29,10 +36,15 @@ PAGES = [
             url_path="corpora"),
     st.Page("pages/finetune.py", title="Fine-tune", icon=":material/model_training:",
             url_path="finetune"),
+    st.Page("pages/evals.py", title="Evals", icon=":material/fact_check:", url_path="evals"),
     st.Page("pages/mdl_playground.py", title="MDL playground", icon=":material/code:",
             url_path="mdl"),
 ]
 
-navigation = st.navigation(PAGES)
+# Streamlit's own sidebar list is off (.streamlit/config.toml: it would first flash the raw
+# file names of pages/), so the sidebar draws the links itself, once this script runs.
+navigation = st.navigation(PAGES, position="hidden")
+note_page(navigation.url_path)
+page_links(PAGES)
 sidebar()
 navigation.run()

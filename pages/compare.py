@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
+from dashboard.common import (
+    agent_for,
+    config_for,
+    name_of,
+    selected_key,
+    show_said,
+    store,
+    variant_keys,
+    waiting_text,
+)
 from moments_core.agents.compare import (
     CompareSession,
     Lane,
+    ask_lanes,
     record,
-    send_to_lane,
     start,
     tally,
     vote,
 )
-from moments_core.agents.runtime import AgentError, TurnResult
-from dashboard.common import agent_for, config_for, name_of, selected_key, store, variant_keys
+from moments_core.agents.limits import line_problem
+from moments_core.agents.runtime import TurnResult
 
 SESSION = "compare_session"
 
@@ -66,24 +73,57 @@ columns = st.columns(len(lanes))
 for col, lane in zip(columns, lanes, strict=True):
     col.markdown(f"**{lane.label}**")
 
+
 def show_rounds(session: CompareSession) -> None:
     for r, rnd in enumerate(session.rounds):
-        st.chat_message("user").markdown(f"**{participant}**: {rnd.said}")
+        with st.chat_message("user"):
+            show_said(participant, rnd.said)
         cols = st.columns(len(session.lanes))
-        for col, ans in zip(cols, rnd.answers, strict=True):
-            with col, st.chat_message("assistant"):
-                st.markdown(ans.says)
-                tokens = "-" if ans.tokens is None else str(ans.tokens)
-                st.caption(f"{ans.seconds:.2f} s · tokens {tokens}")
+        for i, (col, ans) in enumerate(zip(cols, rnd.answers, strict=True)):
+            with col:
+                with st.chat_message("assistant"):
+                    show_said(None, ans.says)
+                    tokens = "-" if ans.tokens is None else str(ans.tokens)
+                    st.caption(f"{ans.seconds:.2f} s · tokens {tokens}")
+                # One click votes: the winner preferred over every other answer.
+                if rnd.vote is None and st.button(f"Best: {ans.lane.label}",
+                                                  key=f"best-{session.id}-{r}-{i}"):
+                    vote(store(), session, rnd, i)
+                    st.rerun()
         if rnd.vote is not None:
-            st.caption(f"Vote: **{rnd.vote}**")
-            continue
-        options = [a.lane.label for a in rnd.answers] + ["tie"]
-        pick = st.radio("Which answer is best?", options, horizontal=True, index=None,
-                        key=f"vote-{session.id}-{r}")
-        if pick is not None and st.button("Save vote", key=f"save-vote-{session.id}-{r}"):
-            vote(store(), session, rnd, None if pick == "tie" else options.index(pick))
+            st.caption(f"Vote: {rnd.vote}")
+        elif st.button("Tie", key=f"tie-{session.id}-{r}", help="no answer is better"):
+            vote(store(), session, rnd, None)
             st.rerun()
+
+
+def ask_every_lane(session: CompareSession, said: str) -> None:
+    """All lanes at once, each streaming into its own column."""
+    with st.chat_message("user"):
+        show_said(participant, said)
+    cols = st.columns(len(session.lanes))
+    texts: list[list[str]] = [[] for _ in session.lanes]
+    shown = []
+    for col, lane in zip(cols, session.lanes, strict=True):
+        with col, st.chat_message("assistant"):
+            slot = st.empty()
+            slot.caption(waiting_text(agent_for(lane.key).provider))
+            shown.append(slot)
+    results: list[TurnResult | None] = [None] * len(session.lanes)
+    failed = False
+    for i, item in ask_lanes(agent_for, session, said, participant):
+        if isinstance(item, str):
+            texts[i].append(item)
+            shown[i].text("".join(texts[i]))
+        elif isinstance(item, TurnResult):
+            results[i] = item
+        else:
+            failed = True
+            shown[i].error(f"{session.lanes[i].label} failed: {item}")
+    done = [r for r in results if r is not None]
+    if not failed and len(done) == len(session.lanes):
+        record(session, said, done)
+        st.rerun()
 
 
 if session is not None:
@@ -98,32 +138,11 @@ if said and session is None:
         st.stop()
     st.session_state[SESSION] = session
 if said and session is not None:
-    st.chat_message("user").markdown(f"**{participant}**: {said}")
-    cols = st.columns(len(lanes))
-    results: list[TurnResult] = []
-    failed = False
-    for i, col in enumerate(cols):
-        holder: dict[str, Any] = {}
-
-        def chunks(i: int = i, holder: dict[str, Any] = holder, sess: CompareSession = session,
-                   text: str = said) -> Iterator[str]:
-            for item in send_to_lane(agent_for, sess, i, text, participant):
-                if isinstance(item, str):
-                    yield item
-                else:
-                    holder["result"] = item
-
-        with col, st.chat_message("assistant"):
-            try:
-                st.write_stream(chunks())
-            except AgentError as err:
-                st.error(f"{lanes[i].label} failed: {err}")
-                failed = True
-                break
-        results.append(holder["result"])
-    if not failed:
-        record(session, said, results)
-        st.rerun()
+    problem = line_problem(said)
+    if problem:
+        st.error(f"Not sent: {problem}.")
+    else:
+        ask_every_lane(session, said)
 
 wins = tally(session) if session else None
 if wins:

@@ -17,14 +17,15 @@ def test_chat_turn_with_the_real_local_model_is_logged_and_rendered(env: Path) -
     assert at.title[0].value == "Chat"
     at.chat_input[0].set_value("Hello! Can I get a latte?").run()
     assert not at.exception, at.exception
-    bubbles = [(m.name, [md.value for md in m.markdown]) for m in at.chat_message]
-    assert bubbles[0] == ("user", ["**Customer**: Hello! Can I get a latte?"])
+    bubbles = [(m.name, [t.value for t in m.text]) for m in at.chat_message]
+    assert bubbles[0] == ("user", ["Customer: Hello! Can I get a latte?"])
     assert bubbles[1][0] == "assistant" and bubbles[1][1][0].strip()
     (summary,) = store_now().list_moments(agent_id="cafebot", agent_variant="01")
     assert summary.snapshots == 3 and summary.info.source == "chat"
     leaf = store_now().get_snapshot(at.session_state["chat_leaf"])
     assert leaf.moment.occurrences[-1].kind == "Self"
-    assert leaf.moment.occurrences[-1].says == bubbles[1][1][0].split("*) ")[-1]
+    assert leaf.moment.occurrences[-1].says == bubbles[1][1][0].split(") ", 1)[-1] \
+        or leaf.moment.occurrences[-1].says == bubbles[1][1][0]
 
 
 def test_regenerate_edit_and_branch_switching(env: Path) -> None:
@@ -133,10 +134,9 @@ def test_compare_two_variants_and_store_a_vote(env: Path) -> None:
     moments = store.list_moments(agent_id="echo", source="compare")
     assert len(moments) == 2
     assert len({m.info.meta["compare_session_id"] for m in moments}) == 1
-    radio = at.radio[0]
-    radio.set_value(radio.options[1]).run()
-    next(b for b in at.button if b.label == "Save vote").click().run()
+    next(b for b in at.button if b.label == "Best: Agent-echo-01").click().run()
     assert not at.exception, at.exception
+    assert not [b for b in at.button if (b.label or "").startswith("Best:")]
     votes = [f for m in moments for f in store.list_feedback(moment_id=m.info.moment_id)
              if f.kind == "preference"]
     assert len(votes) == 1

@@ -8,6 +8,7 @@ edit and a ``< 2/3 >`` switcher without knowing how the store keeps trees.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from moments_core.mdl import Occurrence, Participant, Self
 from moments_core.store.base import LogStore, TreeNode
@@ -74,6 +75,48 @@ def branch_view(store: LogStore, moment_id: str, leaf_id: str) -> BranchView:
         for i, occ in enumerate(node.added):
             lines.append(BranchLine(occ, sid, parent, siblings, i == len(node.added) - 1))
     return BranchView(moment_id, leaf_id, lines, nodes)
+
+
+def cut_before(view: BranchView, snapshot_id: str, *, last_line: bool = False) -> int:
+    """How many lines stay on screen while ``snapshot_id`` is replaced (regenerated or
+    edited): the lines before it added anything, or, with ``last_line``, all but its last
+    line (a regenerate keeps what came before the answer in the same snapshot)."""
+    own = [i for i, line in enumerate(view.lines) if line.snapshot_id == snapshot_id]
+    if not own:
+        return len(view.lines)
+    return own[-1] if last_line else own[0]
+
+
+@dataclass(slots=True)
+class RecentConversation:
+    """One row of a "recent conversations" list: enough to reopen it on its newest leaf."""
+
+    moment_id: str
+    leaf_id: str
+    title: str  # the first participant line ("" when nobody spoke yet)
+    variant: tuple[str, str, str]
+    last_at: datetime | None
+
+
+def recent_conversations(store: LogStore, limit: int = 10, source: str | None = "chat"
+                         ) -> list[RecentConversation]:
+    """The newest moments (by last activity), each with its newest leaf and a title."""
+    out: list[RecentConversation] = []
+    for summary in store.list_moments(source=source, limit=limit):
+        info = summary.info
+        nodes = {n.snapshot_id: n for n in store.tree(info.moment_id)}
+        if not nodes:
+            continue
+        title = next((o.says for n in nodes.values() for o in n.added
+                      if isinstance(o, Participant)), "")
+        leaves = [n for n in nodes.values() if not n.children]
+        leaf = max(leaves, key=lambda n: (n.timestamp, n.snapshot_id))
+        out.append(RecentConversation(
+            info.moment_id, leaf.snapshot_id, title,
+            (info.agent_kind, info.agent_id, info.agent_variant),
+            summary.last_at or info.created_at,
+        ))
+    return out
 
 
 def switch_to(view: BranchView, line: BranchLine, step: int) -> str:

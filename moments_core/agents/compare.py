@@ -5,6 +5,8 @@ sharing a compare-session id; a vote is stored as a preference between snapshots
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -12,10 +14,13 @@ from dataclasses import dataclass, field
 from moments_core.mdl import Participant, new_id
 from moments_core.store.base import Feedback, LogStore
 
-from .runtime import Agent, TurnEvent, TurnResult
+from .runtime import Agent, AgentError, TurnEvent, TurnResult
 
 Key = tuple[str, str, str]
 AgentFactory = Callable[[Key], Agent]
+#: (lane index, a text chunk / the lane's TurnResult / the AgentError that ended it)
+LaneEvent = tuple[int, "str | TurnResult | AgentError"]
+_LANE_DONE = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +86,43 @@ def start(make: AgentFactory, lanes: list[Lane]) -> CompareSession:
 def send_to_lane(make: AgentFactory, session: CompareSession, index: int, said: str,
                  participant: str) -> Iterator[TurnEvent]:
     """Stream one lane's answer to ``said``; the caller collects the rounds with
-    ``record``. Lanes are asked one after another (a local model runs one at a time)."""
+    ``record`` (``ask_lanes`` asks every lane at once)."""
     agent = lane_agent(make, session.lanes[index])
     yield from agent.respond(session.heads[index], Participant(participant, said))
+
+
+def ask_lanes(make: AgentFactory, session: CompareSession, said: str,
+              participant: str) -> Iterator[LaneEvent]:
+    """Send ``said`` to every lane at once and yield each lane's events as they come.
+
+    Each lane answers on its own thread, so API lanes stream side by side; lanes on the
+    one local model still take turns at its lock. A lane that fails yields its
+    ``AgentError`` and the others go on. The agents are made on the caller's thread (their
+    factory may need it, as Streamlit's caches do)."""
+    agents = [lane_agent(make, lane) for lane in session.lanes]
+    line = Participant(participant, said)
+    events: queue.Queue[tuple[int, object]] = queue.Queue()
+
+    def run(i: int) -> None:
+        try:
+            for item in agents[i].respond(session.heads[i], line):
+                events.put((i, item))
+        except AgentError as err:
+            events.put((i, err))
+        except Exception as err:  # noqa: BLE001 - a lane's fault is shown in its column
+            events.put((i, AgentError(f"{session.lanes[i].label}: {err}")))
+        finally:
+            events.put((i, _LANE_DONE))
+
+    for i in range(len(agents)):
+        threading.Thread(target=run, args=(i,), name=f"compare-lane-{i}", daemon=True).start()
+    running = len(agents)
+    while running:
+        i, item = events.get()
+        if item is _LANE_DONE:
+            running -= 1
+        elif isinstance(item, str | TurnResult | AgentError):
+            yield i, item
 
 
 def record(session: CompareSession, said: str, results: list[TurnResult]) -> Round:
