@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from moments_core.agents import (
     parse_config,
 )
 from moments_core.mdl import Context, Participant, Rejected, Self
-from moments_core.providers import InstantProvider, Prompt
+from moments_core.providers import GenerationParams, InstantProvider, Prompt
 from moments_core.providers.openai_provider import OpenAIProvider
 from moments_core.settings import PROJECT_ROOT
 
@@ -200,3 +201,42 @@ def test_bad_requests_are_not_retried(
                                     base_url=model_server.base_url + "/nowhere")
     with pytest.raises(TurnFailed, match="after 1 attempt:"):
         agent.reply(agent.start(), "Hi")
+
+
+class _SmallContext(InstantProvider):
+    """The instant provider with a small context, counted by a tokenizer of its own."""
+
+    def __init__(self) -> None:
+        super().__init__('"Sure."')
+        self.counted = 0
+
+    def prompt_budget(self, params: GenerationParams) -> int | None:
+        return 300
+
+    def count_tokens(self, text: str) -> int:
+        self.counted += 1
+        return len(text.split())
+
+
+def test_a_long_conversation_is_windowed_and_the_turn_says_how_much(agent_store: Any) -> None:
+    provider = _SmallContext()
+    agent = _agent(agent_store, provider)
+    snap = agent.start()
+    left: list[int] = []
+    for i in range(60):
+        result = agent.reply(snap, f"Order {i}: one small latte with oat milk, please.")
+        snap = result.snapshot
+        left.append(result.left_out)
+        assert agent_store.get_snapshot(snap.id).annotations.get("left_out", 0) == \
+            result.left_out
+    assert left[0] == 0 and left[-1] > 0
+    assert provider.counted > 0  # sizes came from the provider's tokenizer
+    prompt = provider.last_prompt
+    assert prompt is not None and prompt.messages[0].role == "system"
+    assert "ISO Ikigai" in prompt.messages[0].content  # instructions kept
+    assert "Order 59" in prompt.messages[-1].content
+    assert sum(len(m.content.split()) + 6 for m in prompt.messages) <= 300
+    # what is left out grows in blocks of several turns at once, not a line every turn
+    changes = [i for i in range(1, len(left)) if left[i] != left[i - 1]]
+    assert all(left[i] - left[i - 1] >= 6 for i in changes), left
+    assert all(b - a >= 3 for a, b in itertools.pairwise(changes)), left
