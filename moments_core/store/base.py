@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any, Literal, Unpack, get_args
 
 import yaml
 
@@ -24,6 +24,13 @@ from .filters import FilterFields, MomentFilter
 from .path_index import MemoryPathIndex, PathHit, PathIndex
 from .storable import check_occurrence_texts, check_text
 
+# Closed sets, declared once. The records keep them as ``str`` (a form, the CLI or an
+# older log hands over plain text); every write checks them against these.
+MomentSource = Literal["chat", "compare", "corpus", "import", "api", "openai-api", "eval"]
+MOMENT_SOURCES: frozenset[str] = frozenset(get_args(MomentSource))
+FeedbackKind = Literal["rating", "thumbs", "label", "comment", "exclude", "preference"]
+FEEDBACK_KINDS: frozenset[str] = frozenset(get_args(FeedbackKind))
+
 
 @dataclass(slots=True)
 class MomentInfo:
@@ -35,7 +42,7 @@ class MomentInfo:
     agent_variant: str = ""
     agent_instance_id: str = ""
     config_version: int | None = None
-    source: str = "chat"  # chat | compare | corpus | import | api
+    source: str = "chat"  # one of MomentSource
     created_at: datetime = field(default_factory=now)
     deleted: bool = False
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. compare_session_id
@@ -81,7 +88,7 @@ class Feedback:
     """A rating, thumbs, label, comment, exclusion, or a preference between two snapshots."""
 
     snapshot_id: str
-    kind: str  # rating | thumbs | label | comment | exclude | preference
+    kind: str  # one of FeedbackKind
     value: Any = None  # 1..5 for rating, +1/-1 for thumbs, text, bool, or "tie"
     moment_id: str = ""
     other_snapshot_id: str | None = None  # for preference: value names the winner
@@ -146,6 +153,9 @@ def agent_key(info: MomentInfo) -> tuple[str, str, str]:
 
 
 def check_info(info: MomentInfo) -> None:
+    if info.source not in MOMENT_SOURCES:
+        raise StoreError(f"moment {info.moment_id!r}: source {info.source!r} is not one of"
+                         f" {', '.join(sorted(MOMENT_SOURCES))}")
     for name in ("moment_id", "agent_kind", "agent_id", "agent_variant", "agent_instance_id",
                  "source"):
         check_text(getattr(info, name), f"moment {info.moment_id!r}: its {name}")
@@ -380,7 +390,10 @@ class LogStore(ABC):
             value_json = json.dumps(feedback.value)
         except (TypeError, ValueError) as err:
             raise StoreError(f"feedback value {feedback.value!r} is not JSON: {err}") from None
-        for name in ("kind", "author", "snapshot_id"):
+        if feedback.kind not in FEEDBACK_KINDS:
+            raise StoreError(f"feedback kind {feedback.kind!r} is not one of"
+                             f" {', '.join(sorted(FEEDBACK_KINDS))}")
+        for name in ("author", "snapshot_id"):
             check_text(getattr(feedback, name), f"feedback {name}")
         check_text(value_json, "feedback value")
         mid = self._moment_of_snapshot(feedback.snapshot_id)
@@ -471,7 +484,23 @@ class LogStore(ABC):
 
 
 __all__ = [
-    "ConfigVersion", "Feedback", "FilterFields", "LogStore", "MomentDeleted", "MomentFilter",
-    "MomentInfo", "MomentSummary", "NewSnapshot", "NotFound", "ParentState", "StoreError",
-    "StoreUnavailable", "TreeNode", "agent_key",
+    "FEEDBACK_KINDS",
+    "MOMENT_SOURCES",
+    "ConfigVersion",
+    "Feedback",
+    "FeedbackKind",
+    "FilterFields",
+    "LogStore",
+    "MomentDeleted",
+    "MomentFilter",
+    "MomentInfo",
+    "MomentSource",
+    "MomentSummary",
+    "NewSnapshot",
+    "NotFound",
+    "ParentState",
+    "StoreError",
+    "StoreUnavailable",
+    "TreeNode",
+    "agent_key",
 ]

@@ -6,7 +6,6 @@ S3 back end's ``StoredSnapshot``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -72,18 +71,9 @@ def snapshot_from_rows(row: DbRow, path: Sequence[Node]) -> Snapshot:
 
 
 def info_from_row(row: DbRow) -> MomentInfo:
-    return MomentInfo(
-        moment_id=row.moment_id,
-        agent_kind=row.agent_kind,
-        agent_id=row.agent_id,
-        agent_variant=row.agent_variant,
-        agent_instance_id=row.agent_instance_id,
-        config_version=row.config_version,
-        source=row.source,
-        created_at=row.created_at,
-        deleted=bool(row.deleted),
-        meta=json.loads(row.meta) if row.meta else {},
-    )
+    from .records import moment_from_columns
+
+    return moment_from_columns(row)
 
 
 def leaf_snapshots(rows: Sequence[DbRow]) -> list[Snapshot]:

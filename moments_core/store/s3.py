@@ -53,6 +53,7 @@ from .delta import occurrence_texts, path_occurrences
 from .lru import LRU
 from .path_index import PathIndex, S3PathIndex
 from .rebuild import iso, leaf_snapshots, node, snapshot_from_rows
+from .records import moment_from_json, moment_json
 from .s3client import make_client
 
 FORMAT = "moments-relative-1"
@@ -82,16 +83,9 @@ class StoredSnapshot:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__})
 
 
-def info_to_dict(info: MomentInfo) -> dict[str, Any]:
-    d = asdict(info)
-    d["created_at"] = iso(info.created_at)
-    return d
-
-
-def info_from_dict(d: dict[str, Any]) -> MomentInfo:
-    d = dict(d)
-    d["created_at"] = datetime.fromisoformat(d["created_at"])
-    return MomentInfo(**d)
+# The older names of the moment's JSON form (see records.py).
+info_to_dict = moment_json
+info_from_dict = moment_from_json
 
 
 def _code(err: ClientError) -> str:

@@ -44,6 +44,7 @@ from .lru import LRU
 from .migrate import upgrade
 from .path_index import PathIndex, SqlPathIndex
 from .rebuild import DbRow, Record, info_from_row, node, snapshot_from_rows
+from .records import moment_columns
 from .tables import configs_t, feedback_t, moments_t, outbox_t, snapshots_t
 
 _AgentKey = tuple[str, str, str]
@@ -187,7 +188,7 @@ class SqlStore(LogStore):
         found = self._moment_row(conn, moment_id)
         moment = self.moment_for_save(found[0] if found else None, info, moment_id)
         if found is None:
-            self._insert_ignore(conn, moments_t, self._moment_values(moment))
+            self._insert_ignore(conn, moments_t, moment_columns(moment))
             found = self._moment_row(conn, moment_id)  # another writer may have won
             if found is None:
                 raise StoreError(f"moment {moment_id} could not be created")
@@ -215,17 +216,6 @@ class SqlStore(LogStore):
                     raise StoreUnavailable(f"the database is unavailable: {_reason(err)}") from err
                 raise StoreError(f"the database refused the write: {_reason(err)}") from err
         raise AssertionError("unreachable")
-
-    @staticmethod
-    def _moment_values(info: MomentInfo) -> dict[str, Any]:
-        return {
-            "moment_id": info.moment_id, "agent_kind": info.agent_kind,
-            "agent_id": info.agent_id, "agent_variant": info.agent_variant,
-            "agent_instance_id": info.agent_instance_id,
-            "config_version": info.config_version, "source": info.source,
-            "created_at": info.created_at, "deleted": info.deleted,
-            "meta": json.dumps(info.meta, sort_keys=True) if info.meta else "",
-        }
 
     def _moment_pk(self, conn: Connection, moment_id: str) -> int:
         stored = self._stored_agent(conn, moment_id)
