@@ -27,7 +27,9 @@ def record(bench: str, rows: Sequence[tuple[str, str]], *, title: str | None = N
         print(f"{name}: {value}")
     FIGURES_DIR.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    machine = f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
+    # The load average says whether the machine was shared while the figures were taken.
+    machine = (f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the end),"
+               f" {platform.python_implementation()} {platform.python_version()}")
     lines = [
         f"<!-- written by benchmarks/{bench}.py; do not edit -->",
         "",
