@@ -14,11 +14,12 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import pandas as pd
 
-from moments_core.mdl import MDLSyntaxError, Occurrence, Rejected, Self, parse_occurrences
+from moments_core.mdl import MDLSyntaxError, Occurrence, Rejected, parse_occurrences
 from moments_core.store.base import LogStore, MomentFilter, MomentInfo
 
 from .turns import is_turn
@@ -50,6 +51,7 @@ class Insights:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+# (moment id, node, parent node, appended MDL, annotations YAML) as the store streams it
 Row = tuple[str, object, object | None, str, str]
 
 
@@ -59,7 +61,7 @@ def parse_rows(rows: Sequence[Row]) -> list[list[Occurrence]]:
     a block marker, the texts are joined, parsed in one call (per-call overhead is most
     of a one-line parse) and cut back by their line counts. Otherwise, or when the
     counts do not add up, each row is parsed on its own."""
-    texts = [row[3] for row in rows]
+    texts = [row[3] or "" for row in rows]
     joined = "".join(texts)
     if not joined:
         return [[] for _ in rows]
@@ -92,15 +94,8 @@ def _batches(store: LogStore, filters: InsightFilters, fast: bool
             yield ([(info.moment_id, n.snapshot_id, n.parent_id, "", n.annotations_yaml)
                     for n in nodes], [list(n.added) for n in nodes])
         return
-    batch: list[Row] = []
-    for mid, node, parent, added, notes in store.iter_snapshot_texts(
-        filters, containing=("Self: ", "Rejected: "),
-    ):
-        batch.append((mid, node, parent, added or "", notes or ""))
-        if len(batch) >= _BATCH_ROWS:
-            yield batch, parse_rows(batch)
-            batch = []
-    if batch:
+    rows = iter(store.iter_snapshot_texts(filters, containing=("Self: ", "Rejected: ")))
+    while batch := list(islice(rows, _BATCH_ROWS)):
         yield batch, parse_rows(batch)
 
 
@@ -146,7 +141,6 @@ def collect(store: LogStore, filters: InsightFilters, fast: bool = True) -> Insi
             notes: dict[str, str] | None = None
             for occ in added:
                 if is_turn(occ):
-                    assert isinstance(occ, Self)
                     if notes is None:
                         notes = dict(_ANNOTATION.findall(notes_yaml)) if notes_yaml \
                             else no_notes

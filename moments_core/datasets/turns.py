@@ -9,12 +9,13 @@ the exports all count through these functions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TypeGuard
 
 from moments_core.mdl import Occurrence, Self
 from moments_core.store.base import TreeNode
 
 
-def is_turn(occurrence: Occurrence) -> bool:
+def is_turn(occurrence: Occurrence) -> TypeGuard[Self]:
     """An agent answer. A ``Rejected`` line (a regenerated answer) is not a turn."""
     return isinstance(occurrence, Self)
 
