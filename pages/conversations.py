@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import name_of, store, variant_keys
+from dashboard.common import name_of, show_said, store, variant_keys
 from moments_core.agents.branches import branch_view
 from moments_core.datasets.conversations import (
     SOURCES,
@@ -163,11 +163,14 @@ with path_col:
         occ = line.occurrence
         # What was said is untrusted text: shown as text, never as markdown.
         if isinstance(occ, Self):
-            st.chat_message("assistant").text(occ.says)
+            with st.chat_message("assistant"):
+                show_said(None, occ.says, occ.emotion)
         elif isinstance(occ, Participant):
-            st.chat_message("user").text(f"{occ.name}: {occ.says}")
+            with st.chat_message("user"):
+                show_said(occ.name, occ.says, occ.emotion)
         else:
-            st.caption(f"{occ.kind}: {occurrence_text(occ)[:200]}")
+            text = occurrence_text(occ)
+            st.text(f"{occ.kind}: {text[:200]}" if text else occ.kind)
     with st.expander("MDL of this path"):
         st.code(store().get_snapshot(snapshot_id).to_mdl(), language=None)
     st.page_link("pages/chat.py", label="Continue in Chat", icon=":material/chat:",

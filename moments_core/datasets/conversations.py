@@ -7,18 +7,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import get_args
 
 from moments_core.mdl import Occurrence, Participant, Self
 from moments_core.mdl.display import occurrence_text
-from moments_core.store.base import LogStore, MomentInfo, MomentSummary, TreeNode
+from moments_core.store.base import LogStore, MomentInfo, MomentSource, MomentSummary, TreeNode
 
 from .feedback import moment_ratings
 from .turns import tree_turns
 from .walk import TreeView
 
-# Moment sources the dashboard offers as filters; a store may hold others.
-SOURCES: tuple[str, ...] = ("chat", "compare", "corpus", "import", "api", "openai-api",
-                            "eval")
+# Moment sources the dashboard offers as filters: every source the store accepts.
+SOURCES: tuple[str, ...] = get_args(MomentSource)
 PREVIEW_CHARS = 80
 
 
