@@ -122,36 +122,11 @@ def slow_server(delay_s: float) -> tuple[str, ThreadingHTTPServer]:
     return f"http://127.0.0.1:{httpd.server_address[1]}/v1", httpd
 
 
-def tuning_figures(before_path: Path, after_path: Path) -> None:
-    """``docs/figures/eval_cafebot.md``: the shipped barista suite before and after tuning,
-    scenario by scenario, from two run records written by ``moments eval run --out``."""
-    before = RunRecord.from_dict(json.loads(before_path.read_text()))
-    after = RunRecord.from_dict(json.loads(after_path.read_text()))
-    [vb], [va] = before.variant_names(), after.variant_names()
-
-    def pct(x: float | None) -> str:
-        return "-" if x is None else f"{x:.0%}"
-
-    rows = [(f"{s}", f"{pct(before.cell(vb, s))} -> {pct(after.cell(va, s))}")
-            for s in after.scenarios()]
-    rows.append(("suite score (weighted pass rate)",
-                 f"{pct(before.score(vb))} -> {pct(after.score(va))}"))
-    rows.append(("runs", f"{before.run_id[:8]} ({vb} v{before.config_version(vb)}) -> "
-                         f"{after.run_id[:8]} ({va} v{after.config_version(va)}), "
-                         f"repeats {after.repeats}, seed {after.seed}"))
-    record("eval_cafebot", rows, title="evals/cafebot.yaml on the local model, before -> after")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer scenarios")
     parser.add_argument("--no-local", action="store_true", help="skip the local model")
-    parser.add_argument("--tuning", nargs=2, type=Path, metavar=("BEFORE", "AFTER"),
-                        help="only write the before/after table from two run records")
     args = parser.parse_args()
-    if args.tuning:
-        tuning_figures(*args.tuning)
-        return
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

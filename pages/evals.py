@@ -6,6 +6,7 @@ UI only: suites, runs, jobs and records are moments_core.evals.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -32,6 +33,15 @@ scenarios:
         assert: [{max_chars: 200}]
 """
 
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
+
+
+def _md(text: str) -> str:
+    """Untrusted text (suite names, the model's words) inside markdown, shown as typed:
+    every markdown character escaped, so nothing is formatted, linked or loaded."""
+    return "  \n".join(_SPECIAL.sub(r"\\\1", text).split("\n"))
+
+
 st.title("Evals")
 st.caption("Run scripted and simulated conversations against variants; every answer is "
            "scored, every conversation is logged (source eval).")
@@ -53,7 +63,7 @@ try:
 except SuiteError as err:
     with left:
         st.error("The suite has problems:\n\n" + "\n".join(
-            f"- `{common.literal_markdown(f)}`: {common.literal_markdown(m)}"
+            f"- `{_md(f)}`: {_md(m)}"
             for f, m in err.problems))
 with right:
     if suite is not None:
@@ -199,14 +209,14 @@ shown_variants = [first] + ([second] if second != "(none)" else [])
 st.subheader(f"Scenario: {scenario}")
 for col, v in zip(st.columns(len(shown_variants)), shown_variants, strict=True):
     with col:
-        st.markdown(f"#### {common.literal_markdown(v)}")
+        st.markdown(f"#### {_md(v)}")
         for case in record.cases_of(v, scenario):
             show_case(case)
 pairs = [p for p in record.pairwise if p.scenario == scenario]
 for p in pairs:
-    st.markdown(f"Pairwise ({common.literal_markdown(p.rubric)}): {p.a} vs {p.b} -> "
-                f"**{common.literal_markdown(p.winner)}** (orders: {p.first}/{p.second})")
-    st.caption(common.literal_markdown(f"{p.reasoning_first} | {p.reasoning_second}"))
+    st.markdown(f"Pairwise ({_md(p.rubric)}): {p.a} vs {p.b} -> "
+                f"**{_md(p.winner)}** (orders: {p.first}/{p.second})")
+    st.caption(_md(f"{p.reasoning_first} | {p.reasoning_second}"))
 
 # --- a variant's score across its config versions --------------------------------------
 st.subheader("Score across config versions")

@@ -66,7 +66,7 @@ def test_page_validates_live_and_runs_a_suite(evals_env: Path) -> None:
     assert list(matrix.index) == ["greets", "asks for mocha", "suite score (weighted)"]
     assert matrix.iloc[0, 0] == 1.0 and matrix.iloc[1, 0] == 0.5
     # The first cell's conversations, two variants side by side, verdicts beside them.
-    texts = " ".join(m.value for m in at.markdown)
+    texts = " ".join([*(m.value for m in at.markdown), *(t.value for t in at.text)])
     assert "Hello there" in texts and "echo\\-01" in texts and "echo\\-02" in texts
     verdicts = at.table[0].value
     assert list(verdicts["assertion"]) == ["icontains: hello"]
@@ -125,6 +125,8 @@ def test_matrix_click_opens_the_conversation_in_chromium(evals_env: Path,
             page.mouse.wheel(0, 700)
             page.wait_for_timeout(500)
             page.screenshot(path=str(tmp_path / "evals-cell.png"))
+            # The docs show this view (as the e2e test refreshes the other pages' shots).
+            page.screenshot(path=str(root / "docs" / "screenshots" / "evals.png"))
             browser.close()
     finally:
         server.terminate()
