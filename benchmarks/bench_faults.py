@@ -313,10 +313,87 @@ def s3_silent_endpoint() -> Rows:
 
 
 # --- the API and the parser (H2) ------------------------------------------------------------
+def worst_parse() -> Rows:
+    """The slowest of the crafted 20-80 kB lines of every kind (tests/test_mdl_linear.py
+    builds them: repeated 'is now', '(', '\\"', '"', backslashes...), best of 3 each."""
+    from tests.test_mdl_linear import crafted_lines, parse_time
+
+    lines = list(crafted_lines())
+    worst, which = max((parse_time(text), label) for label, text in lines)
+    return [("parser: crafted lines parsed", f"{len(lines):,}"),
+            ("parser: worst parse time over the crafted lines", f"{worst * 1000:.0f} ms"),
+            ("parser: slowest crafted line", which.replace("|", "\\|"))]
+
+
+def api_fuzz(seconds: float = 20.0, seed: int = 12) -> Rows:
+    """Random nasty bodies, paths and headers at the API over HTTP (uvicorn on loopback)
+    for ``seconds``: how many requests, how many 5xx (must be 0)."""
+    import json
+    from urllib.parse import quote
+
+    import httpx
+
+    from moments_core.api import create_app
+    from tests.api_fixtures import TOKEN, LiveServer, write_configs
+    from tests.test_api_fuzz import NASTY_PIECES
+
+    rnd = random.Random(seed)
+
+    def nasty() -> str:
+        return "".join(rnd.choice(NASTY_PIECES) for _ in range(rnd.randint(1, 3)))
+
+    def part() -> str:  # a path segment, surrogates and all
+        return quote(nasty()[:100].encode("utf-8", "surrogatepass"), safe="")
+
+    def value() -> Any:
+        return rnd.choice([nasty(), rnd.randint(-9, 9), None, [nasty()], {nasty(): nasty()}])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        settings = replace(Settings(), data_dir=folder, configs_dir=write_configs(
+            folder / "configs"), db_url=f"sqlite:///{folder / 'fuzz.db'}", api_token=TOKEN)
+        store = SqlStore(settings.database_url)
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        sent = errors = refused = 0
+        with LiveServer(create_app(settings, store)) as server, \
+                httpx.Client(base_url=server.url, timeout=30, headers=auth) as http:
+            root = http.post("/v1/agents/web-1/moments",
+                             json={"id": "echo", "variant": "01"}).json()
+            turn_url = f"/v1/agents/web-1/moments/{root['moment_id']}"
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                line = rnd.choice([
+                    {"kind": "Participant", "content": {"name": nasty(), "says": nasty(),
+                                                        "identifier": nasty()}},
+                    {"kind": "Participant", "content": {"name": "Customer", "says": nasty()}},
+                    {"kind": rnd.choice(["Context", "Self", "Rejected", nasty()]),
+                     "content": value()}])
+                body = {"id": rnd.choice([root["id"], nasty()]), "moment": {
+                    "occurrences": [*root["moment"]["occurrences"], line]}}
+                method, url, payload = rnd.choice([
+                    ("POST", turn_url, body),
+                    ("POST", "/v1/agents/web-1/moments",
+                     {"kind": nasty(), "id": nasty(), "variant": nasty()}),
+                    ("POST", f"/v1/snapshots/{part()}",
+                     {"moment": {"occurrences": [line]}, "__agent_info": value()}),
+                    ("GET", f"/v1/snapshots/{part()}", None),
+                    ("GET", f"/v1/moments/{part()}/tree", None),
+                ])
+                raw = None if payload is None else json.dumps(payload).encode(
+                    "utf-8", "surrogatepass")
+                r = http.request(method, url, content=raw,
+                                 headers={"content-type": "application/json"})
+                sent += 1
+                errors += r.status_code >= 500
+                refused += 400 <= r.status_code < 500
+        store.close()
+    return [("API fuzz: requests in 20 s", f"{sent:,}"),
+            ("API fuzz: refused with a 4xx", f"{refused:,}"),
+            ("API fuzz: 5xx answers", f"{errors}")]
 
 
 SECTIONS = [sqlite_kills, postgres_concurrency, s3_outage_through_mirror,
-            slowest_save_during_drain, s3_silent_endpoint]
+            slowest_save_during_drain, s3_silent_endpoint, worst_parse, api_fuzz]
 
 
 def main() -> None:

@@ -124,9 +124,9 @@ def test_nasty_strings_in_every_field_of_a_turn(
         {"kind": "Context", "content": content},
         {"kind": "Identification", "content": {"kind": name, "name": says}},
     ]
-    for line in bodies:
-        body = {"id": root["id"], "moment": {"id": root["moment_id"], "occurrences": [
-            *root["moment"]["occurrences"], line]}}
+    for i, line in enumerate(bodies):
+        body = {"id": root["id"] if i else says, "moment": {"id": root["moment_id"],
+                "occurrences": [*root["moment"]["occurrences"], line]}}
         raw = json.dumps(body).encode("utf-8", "surrogatepass")
         _check(app_client, sqlite_store, _poster(app_client, url, raw))
     start_body = json.dumps({"kind": name, "id": says, "variant": emotion})

@@ -203,6 +203,10 @@ def test_bad_text_and_deep_values_are_4xx_and_nothing_is_stored(
         r = http.post(url, content=surrogate.encode(),
                       headers={"content-type": "application/json"})
         assert r.status_code == 422 and "surrogate" in r.json()["detail"], r.text
+        bad_id = json.dumps({**with_lines(root, participant("hi")), "id": "PLACEHOLDER"})
+        r = http.post(url, content=bad_id.replace("PLACEHOLDER", "x\\ud800").encode(),
+                      headers={"content-type": "application/json"})
+        assert r.status_code == 422 and "body.id" in r.json()["detail"], r.text
         r = http.post(url, json=with_lines(root, participant("a\x00b")))
         assert r.status_code == 422 and "NUL" in r.json()["detail"], r.text
         deep = with_lines(root, {"kind": "Context", "content": _nested(400)},

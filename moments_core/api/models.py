@@ -31,6 +31,18 @@ OCCURRENCE_KINDS = sorted(KEYWORDS | {"Participant"})
 ID_MAX = 200
 
 
+def _printable(value: str) -> str:
+    # A control character or a lone surrogate would reach the database as a driver error.
+    if not value.isprintable():
+        raise ValueError("an id holds only printable characters (no control characters,"
+                         " no lone surrogates)")
+    return value
+
+
+# A snapshot or moment id from a body: bounded and printable, checked before any lookup.
+Ident = Annotated[str, Field(max_length=ID_MAX), AfterValidator(_printable)]
+
+
 def _name_part(value: str, info: ValidationInfo) -> str:
     return check_name(value, info.field_name or "name")
 
@@ -53,7 +65,7 @@ class OccurrenceModel(BaseModel):
 
 
 class MomentModel(BaseModel):
-    id: str | None = None
+    id: str | None = None  # also the response's: ids stored earlier are read back as they are
     occurrences: list[OccurrenceModel] = Field(default_factory=list)
 
 
@@ -61,9 +73,8 @@ class SnapshotIn(BaseModel):
     """A turn: the last snapshot the client received (``id``) with the occurrences the
     client appended to its moment. Other fields are accepted and ignored."""
 
-    id: str = Field(min_length=1, max_length=ID_MAX,
-                    description="the snapshot the new occurrences extend")
-    moment_id: str | None = Field(default=None, max_length=ID_MAX)
+    id: Ident = Field(min_length=1, description="the snapshot the new occurrences extend")
+    moment_id: Ident | None = None
     previous_snapshot_id: str | None = None
     timestamp: str | None = None
     annotations: Any = None
@@ -84,9 +95,9 @@ class LegacySnapshotIn(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    id: str | None = Field(default=None, max_length=ID_MAX)
-    moment_id: str | None = Field(default=None, max_length=ID_MAX)
-    previous_snapshot_id: str | None = Field(default=None, max_length=ID_MAX)
+    id: Ident | None = None
+    moment_id: Ident | None = None
+    previous_snapshot_id: Ident | None = None
     timestamp: str | None = None
     annotations: Any = None
     moment: MomentModel
