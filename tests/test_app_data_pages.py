@@ -214,3 +214,17 @@ def test_insights_fast_sql_rows_match_the_tree_walk(chats: LogStore) -> None:
     assert fast.moments[cols].sort_values("moment_id").values.tolist() == \
         slow.moments[cols].sort_values("moment_id").values.tolist()
     assert sorted(fast.answers["chars"]) == sorted(slow.answers["chars"])
+
+
+def test_conversations_show_source_and_user_and_filter_by_source(chats: LogStore) -> None:
+    agent = Agent.from_name("Agent", "echo", "02", store=chats)
+    api = agent.start(source="openai-api", meta={"user": "ann@example.com", "model": "x"})
+    _finish(agent.respond(api, "from the API"))
+    at = app("conversations")
+    table = at.dataframe[0].value
+    assert table.loc[table["source"] == "openai-api", "user"].tolist() == ["ann@example.com"]
+    at.selectbox(key="conv_source").set_value("openai-api").run()
+    table = at.dataframe[0].value
+    assert table["first line"].tolist() == ["Guest: from the API"]
+    assert "eval" in at.selectbox(key="conv_source").options
+    assert any("user ann@example.com" in c.value for c in at.caption)
