@@ -211,6 +211,27 @@ def test_an_edited_message_becomes_a_sibling_branch(sdk: openai.OpenAI,
     assert len(sqlite_store.leaves(moment)) == 2
 
 
+def test_a_conversation_keeps_the_config_version_it_started_with(
+        sdk: openai.OpenAI, sqlite_store: LogStore, oa_settings: Settings) -> None:
+    history = _chat(sdk, ["Hi"])
+    text = (oa_settings.configs_dir / "Agent-echo-01.yaml").read_text()
+    newer = sqlite_store.save_config_version("Agent", "echo", "01",
+                                             text.replace("friendly", "grumpy"))
+    assert newer.version == 2
+    ask(sdk, [*history, user("A latte")])  # the old conversation goes on, at version 1
+    ask(sdk, [user("Hello")])  # a new one starts at the newest version
+    by_first = {}
+    for m in sqlite_store.list_moments():
+        leaf = sqlite_store.leaves(m.info.moment_id)[0]
+        by_first[says(sqlite_store, leaf.id)[0][1]] = (m.info.config_version, leaf)
+    old_version, old_leaf = by_first["Hi"]
+    assert old_version == 1 and old_leaf.annotations["config_version"] == 1
+    assert "friendly" in old_leaf.moment.occurrences[0].to_mdl()
+    assert len(says(sqlite_store, old_leaf.id)) == 4
+    new_version, new_leaf = by_first["Hello"]
+    assert new_version == 2 and "grumpy" in new_leaf.moment.occurrences[0].to_mdl()
+
+
 def test_callers_are_kept_apart_by_user(sdk: openai.OpenAI, sqlite_store: LogStore) -> None:
     ask(sdk, [user("Hi")], user="ann")
     ask(sdk, [user("Hi")], user="bob")

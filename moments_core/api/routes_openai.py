@@ -113,7 +113,7 @@ def _variant(ctx: ApiContext, model: str, param: str | None = "model") -> Versio
         raise
 
 
-@router.get("/models/{model}", responses=_errors(401, 404))
+@router.get("/models/{model}", responses=_errors(400, 401, 404))
 def get_model(model: Annotated[str, Path(max_length=200)], ctx: Ctx) -> dict[str, Any]:
     """One variant as an OpenAI model object."""
     vc = _variant(ctx, model, param=None)
@@ -179,12 +179,12 @@ def _place(ctx: ApiContext, body: ChatCompletionRequest, caller: Caller) -> Chat
     lines = read_messages(body.messages, model=config.name,
                           accept_system=config.accept_system, participant=config.participant,
                           max_chars=ctx.settings.max_line_chars)
-    params = _params(config, body)
+    _params(config, body)  # refuse bad sampling settings before anything is read
     placement = locate(ctx.store, caller.scope(config.name), lines)
     if placement.info is not None and placement.info.config_version != vc.version:
         # A moment keeps the config version it started with.
         vc = ctx.config(config.kind, config.id, config.variant, placement.info.config_version)
-    run_config = vc.config.model_copy(update={"params": params})
+    run_config = vc.config.model_copy(update={"params": _params(vc.config, body)})
     agent = Agent(run_config, ctx.provider(vc), ctx.store, config_version=vc.version,
                   agent_instance_id=caller.agent_instance_id)
     answers = _store_history(agent, placement, caller, lines)
@@ -223,8 +223,7 @@ def usage_of(result: TurnResult) -> tuple[int, int, str | None]:
     return usage.prompt_tokens or 0, usage.completion_tokens or 0, usage.finish_reason
 
 
-def _finish(result: TurnResult, turn: ChatTurn, completion_tokens: int,
-            reason: str | None) -> str:
+def _finish(turn: ChatTurn, completion_tokens: int, reason: str | None) -> str:
     if reason in ("stop", "length"):
         return reason
     limit = turn.agent.config.params.max_tokens
@@ -238,7 +237,7 @@ def _index_answer(turn: ChatTurn, result: TurnResult, streamed: str = "") -> Non
         store.index_path(key, result.snapshot.id, result.snapshot.moment_id)
 
 
-def _where(turn: ChatTurn, result: TurnResult) -> dict[str, Any]:
+def _where(result: TurnResult) -> dict[str, Any]:
     return {"moment_id": result.snapshot.moment_id, "snapshot_id": result.snapshot.id}
 
 
@@ -298,8 +297,8 @@ def _stream(turn: ChatTurn, first: TurnEvent, events: Iterator[TurnEvent],
         says = result.occurrence.says
         if says.startswith(text) and len(says) > len(text):
             yield make({"content": says[len(text):]})
-    yield make({}, _finish(result, turn, completion_tokens, reason),
-               extra={"moments": _where(turn, result)})
+    yield make({}, _finish(turn, completion_tokens, reason),
+               extra={"moments": _where(result)})
     if include_usage:
         yield make(None, usage=usage_dict(prompt_tokens, completion_tokens))
     yield "data: [DONE]\n\n"
@@ -336,8 +335,8 @@ def chat_completions(body: ChatCompletionRequest, request: Request, ctx: Ctx) ->
     prompt_tokens, completion_tokens, reason = usage_of(result)
     return JSONResponse(
         completion(turn.completion_id, turn.created, turn.model, result.occurrence.says,
-                   _finish(result, turn, completion_tokens, reason),
+                   _finish(turn, completion_tokens, reason),
                    usage_dict(prompt_tokens, completion_tokens), turn.fingerprint,
-                   _where(turn, result)),
+                   _where(result)),
         headers=headers)
 
