@@ -275,6 +275,8 @@ def test_a_deleted_moment_stays_deleted_and_takes_no_more_snapshots(backend: Bac
         replica.save_snapshot(late)
     with pytest.raises(MomentDeleted):
         replica.save_moment(info)
+    with pytest.raises(MomentDeleted):  # a replica that never saw the moment (S3: a
+        backend.replica().save_snapshot(late, info)  # conditional create that must fail)
     fresh = backend.replica()
     assert _ids(fresh) == {kept.moment_id}
     assert fresh.get_moment(info.moment_id).deleted
