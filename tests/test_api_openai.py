@@ -385,6 +385,22 @@ def test_a_model_back_end_that_is_down_is_a_503_with_retry_after(
     assert stored_counts(sqlite_store)[0] == 1  # the user's message is kept
 
 
+def test_a_streamed_answer_the_agent_repaired_is_what_the_client_sees_and_resends(
+        remote_server: LiveServer, model_server: Any, sqlite_store: LogStore) -> None:
+    """The model writes ``Self: "..."``; the client gets the line's text, and sending that
+    text back as the assistant's turn continues the same path."""
+    with openai.OpenAI(base_url=f"{remote_server.url}/v1", api_key=TOKEN,
+                       max_retries=0) as client:
+        chunks = list(ask(client, [user("Hi")], model="Agent-remote-01", stream=True))
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert text == "Good morning! What can I get you?"
+        ask(client, [user("Hi"), assistant(text), user("A latte")], model="Agent-remote-01")
+    moment = only_moment(sqlite_store).info.moment_id
+    leaves = sqlite_store.leaves(moment)
+    assert len(leaves) == 1
+    assert says(sqlite_store, leaves[0].id)[:2] == [("Participant", "Hi"), ("Self", text)]
+
+
 # --- LangChain -------------------------------------------------------------------------------
 def test_langchain_chat_openai_talks_to_a_variant(oa_server: LiveServer,
                                                   sqlite_store: LogStore) -> None:
