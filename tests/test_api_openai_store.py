@@ -1,6 +1,7 @@
 """The path index behind the OpenAI-compatible API, on every back end: SQLite, Postgres,
-S3 (moto over HTTP) and memory; found by key (no scan, no S3 listing), kept
-across store objects, first writer wins; and a conversation through the API on S3."""
+S3 (moto over HTTP), the SQL store mirrored to S3, and memory; found by key (no scan, no
+S3 listing), kept across store objects, first writer wins; and a conversation through
+the API on S3."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from moments_core.mdl import Participant, Self
 from moments_core.settings import Settings
 from moments_core.store import LogStore
 from moments_core.store.migrate import current_revisions
+from moments_core.store.mirror import MirroredStore
 from moments_core.store.path_index import MemoryPathIndex, S3PathIndex, extend_key, path_keys
 from moments_core.store.s3 import S3Store
 from moments_core.store.sql import SqlStore
@@ -24,7 +26,15 @@ from moments_core.store.sql import SqlStore
 from .api_fixtures import LiveServer, write_configs
 
 
-@pytest.fixture(params=["sqlite_store", "pg_store", "s3_store"])
+@pytest.fixture
+def mirrored_store(s3_settings: Settings, s3_store: LogStore) -> Iterator[LogStore]:
+    assert isinstance(s3_store, S3Store)
+    store = MirroredStore(SqlStore(s3_settings.database_url), s3_store, background=False)
+    yield store
+    store.sql.close()
+
+
+@pytest.fixture(params=["sqlite_store", "pg_store", "s3_store", "mirrored_store"])
 def any_store(request: pytest.FixtureRequest) -> LogStore:
     store: LogStore = request.getfixturevalue(request.param)
     return store
@@ -32,6 +42,8 @@ def any_store(request: pytest.FixtureRequest) -> LogStore:
 
 def reopen(store: LogStore, request: pytest.FixtureRequest) -> LogStore:
     """A second store object over the same data (nothing cached in the first)."""
+    if isinstance(store, MirroredStore):
+        return SqlStore(store.sql.url)  # the mirror keeps its index in SQL
     if isinstance(store, SqlStore):
         return SqlStore(store.url)
     assert isinstance(store, S3Store)
