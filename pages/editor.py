@@ -7,6 +7,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from dashboard.common import (
+    config_for,
+    name_of,
+    select_variant,
+    selected_key,
+    store,
+    toast_next_run,
+)
 from moments_core.agents.config import ConfigError
 from moments_core.agents.editor import (
     check_init,
@@ -19,7 +27,6 @@ from moments_core.agents.editor import (
     save_version,
 )
 from moments_core.mdl.display import occurrence_rows
-from dashboard.common import VARIANT, config_for, name_of, selected_key, store
 
 PROVIDERS = ["local", "transformers", "openai", "cohere", "instant"]
 
@@ -78,7 +85,7 @@ with save_col:
         except ConfigError as err:
             st.error(str(err))
         else:
-            st.success(f"Saved {name_of(key)} v{saved.version}")
+            toast_next_run(f"Saved {name_of(key)} as version v{saved.version}")
             st.rerun()
 with variant_col:
     new_name = st.text_input("New variant name", key=f"newvariant-{key}",
@@ -89,8 +96,10 @@ with variant_col:
         except (ConfigError, ValueError) as err:
             st.error(str(err))
         else:
-            st.session_state[VARIANT] = saved.config.key
-            st.success(f"Created {saved.config.name} v{saved.version}")
+            # The editor and the sidebar move to the new variant (its own widgets, so the
+            # name box starts empty there and a second click has nothing to redo).
+            select_variant(saved.config.key)
+            toast_next_run(f"Created {saved.config.name} (version v{saved.version})")
             st.rerun()
 
 st.subheader("Version history")
@@ -102,23 +111,26 @@ if versions:
         hide_index=True, width="stretch",
     )
     numbers = [v.version for v in versions]
+    # Keyed by the newest version: after a save the pickers start again from the newest.
+    at = f"{key}-v{numbers[-1]}"
     a_col, b_col = st.columns(2)
     a = a_col.selectbox("Compare version", numbers, index=max(0, len(numbers) - 2),
-                        key=f"diff-a-{key}")
-    b = b_col.selectbox("with version", numbers, index=len(numbers) - 1, key=f"diff-b-{key}")
+                        key=f"diff-a-{at}")
+    b = b_col.selectbox("with version", numbers, index=len(numbers) - 1, key=f"diff-b-{at}")
     by_number = {v.version: v for v in versions}
     diff = diff_versions(by_number[a], by_number[b])
     st.code(diff or "(no differences)", language="diff")
     restore_col, export_col = st.columns(2)
     with restore_col:
-        restore = st.selectbox("Restore version", numbers, key=f"restore-{key}")
+        restore = st.selectbox("Restore version", numbers, index=len(numbers) - 1,
+                               key=f"restore-{at}")
         if st.button("Restore as new version", disabled=restore == numbers[-1]):
             saved = restore_version(store(), key, restore)
-            st.success(f"Restored v{restore} as v{saved.version}")
+            toast_next_run(f"Restored v{restore} as version v{saved.version}")
             st.rerun()
     with export_col:
         chosen = st.selectbox("Version to write", numbers, index=len(numbers) - 1,
-                              key=f"export-{key}")
+                              key=f"export-{at}")
         file_name = st.text_input("File name in configs/", value=f"{name_of(key)}.yaml",
                                   key=f"export-name-{key}")
         if st.button("Write to configs/"):

@@ -17,7 +17,7 @@ import yaml
 from moments_core.mdl import MDLSyntaxError, Occurrence, parse_occurrences
 from moments_core.store.base import ConfigVersion, LogStore
 
-from .config import AgentConfig, parse_config
+from .config import AgentConfig, ConfigError, parse_config
 from .names import check_name
 from .registry import VersionedConfig, configs_dir, find_config_file, save_config
 
@@ -111,12 +111,47 @@ def restore_version(store: LogStore, key: tuple[str, str, str], version: int,
                        expect_key=key)
 
 
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as dotted keys (``params.temperature``), so a diff names the field."""
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: value}
+
+
+def _init_lines(text: str) -> list[str]:
+    """The init MDL in canonical form (so re-quoting or re-indenting is no change), line
+    by line; as written when it does not parse."""
+    check = check_init(text)
+    canonical = "\n".join(o.to_mdl() for o in check.occurrences) if check.ok else text
+    return [line.rstrip() for line in canonical.strip("\n").split("\n")]
+
+
+def _fields_of(version: ConfigVersion) -> dict[str, Any]:
+    data = yaml.safe_load(version.yaml_text)
+    return data if isinstance(data, dict) else {"(text)": version.yaml_text}
+
+
 def diff_versions(a: ConfigVersion, b: ConfigVersion) -> str:
-    """A unified diff between two stored versions."""
-    return "".join(difflib.unified_diff(
-        a.yaml_text.splitlines(keepends=True), b.yaml_text.splitlines(keepends=True),
-        fromfile=f"v{a.version}", tofile=f"v{b.version}",
-    ))
+    """What changed in meaning from ``a`` to ``b``: one line per changed field
+    (``params.temperature: 0.7 → 0.9``), then the init MDL diffed line by line. YAML
+    formatting (quoting, key order, flow or block style) is not a change. Empty: none."""
+    old, new = _fields_of(a), _fields_of(b)
+    old_init, new_init = str(old.pop("init", "") or ""), str(new.pop("init", "") or "")
+    flat_old, flat_new = _flatten(old), _flatten(new)
+    out: list[str] = []
+    for name in sorted(flat_old.keys() | flat_new.keys()):
+        before, after = flat_old.get(name, "(unset)"), flat_new.get(name, "(unset)")
+        if before != after:
+            out.append(f"{name}: {before!r} → {after!r}")
+    init_diff = list(difflib.unified_diff(_init_lines(old_init), _init_lines(new_init),
+                                          fromfile=f"v{a.version} init",
+                                          tofile=f"v{b.version} init", lineterm=""))
+    if init_diff:
+        out.extend(init_diff)
+    return "\n".join(out)
 
 
 def export_to_configs(yaml_text: str, file_name: str, folder: str | Path | None = None) -> Path:
@@ -126,10 +161,19 @@ def export_to_configs(yaml_text: str, file_name: str, folder: str | Path | None 
             f"{file_name!r} is not a safe file name: use letters, digits, '.', '_' or '-' "
             "and end in .yaml"
         )
-    parse_config(yaml_text, file_name)  # never write an invalid config
+    config = parse_config(yaml_text, file_name)  # never write an invalid config
     base = configs_dir(folder).resolve()
     target = (base / file_name).resolve()
     if target.parent != base:
-        raise ValueError(f"{file_name!r} would be written outside {base}")
+        raise ValueError(f"{file_name!r} would be written outside the configs folder")
+    if target.exists():
+        # Overwriting is for a new version of the same variant, never for another one.
+        try:
+            there = parse_config(target.read_text(encoding="utf-8"), file_name).name
+        except (ConfigError, OSError, UnicodeDecodeError):
+            there = "a file that is not a valid config"
+        if there != config.name:
+            raise ValueError(f"configs/{file_name} holds {there}, not {config.name}: "
+                             "refusing to overwrite it; choose another file name")
     target.write_text(yaml_text, encoding="utf-8")
     return target
