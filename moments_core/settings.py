@@ -101,6 +101,7 @@ class Settings:
     default_agent: str = setting(
         "cafebot-01", "MOMENTS_DEFAULT_AGENT", doc="Variant the dashboard opens with."
     )
+    local_threads: int = setting(0, "MOMENTS_LOCAL_THREADS", doc="CPU threads of the local model; 0: half the CPUs (llama.cpp's threads stall each other on a busy machine).")
     local_n_ctx: int = setting(4096, "MOMENTS_LOCAL_N_CTX", doc="Context window of the local model, in tokens (longer conversations are windowed to fit).")
     api_default_variant: str = setting("", "MOMENTS_API_DEFAULT_VARIANT", doc="Variant (kind-id-variant) a start without kind/id/variant talks to: the older web client's placeholder snapshot. Empty: MOMENTS_DEFAULT_AGENT.")
     api_max_body: int = setting(

@@ -28,7 +28,8 @@ def make_provider(
         from .local import LocalProvider
 
         path = model if model.endswith(".gguf") else s.local_model_path
-        return LocalProvider(_resolve(path) if path else None, n_ctx=s.local_n_ctx)
+        return LocalProvider(_resolve(path) if path else None, n_ctx=s.local_n_ctx,
+                             threads=s.local_threads)
     if name == "transformers":
         from .hf_transformers import TransformersProvider
 

