@@ -163,6 +163,22 @@ def test_unknown_ids_raise_not_found(backend: Backend) -> None:
     assert not store.has_snapshot("nope")
 
 
+@pytest.mark.parametrize("bad_id", ["a\x00b", "\ud800", "../../etc/passwd"])
+def test_lookups_by_ids_no_store_can_hold_are_not_found(backend: Backend, bad_id: str) -> None:
+    store = backend.store
+    _save_conversation(store, turns=1)
+    for call in (lambda: store.get_moment(bad_id), lambda: store.get_snapshot(bad_id),
+                 lambda: store.tree(bad_id), lambda: store.children(bad_id),
+                 lambda: store.path(bad_id), lambda: store.leaves(bad_id)):
+        try:
+            result = call()
+        except NotFound:
+            continue
+        assert result == [], result  # children of an unknown snapshot: none
+    assert not store.has_snapshot(bad_id)
+    assert store.list_feedback(snapshot_id=bad_id) == []
+
+
 # --- bad input: refused with a clear StoreError, nothing written ----------------------------
 def _nothing_stored(backend: Backend, *snapshot_ids: str) -> None:
     fresh = backend.replica()

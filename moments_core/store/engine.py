@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, ExceptionContext, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
-from .errors import StoreUnavailable
+from .errors import NotFound, StoreError, StoreUnavailable
 
 BUSY_TIMEOUT_S = 60.0
 CONNECT_TIMEOUT_S = 10  # a database server that does not answer: give up, don't hang
@@ -37,6 +37,14 @@ def _map_unavailable(engine: Engine) -> None:
 
     @event.listens_for(engine, "handle_error")
     def _on_error(ctx: ExceptionContext) -> None:
+        original = ctx.original_exception
+        nul_on_postgres = (isinstance(ctx.sqlalchemy_exception, DataError)
+                           and "0x00" in str(original))
+        if isinstance(original, StoreError | UnicodeEncodeError) or nul_on_postgres:
+            # A value no row can hold (an id with NUL or a lone surrogate) reached a
+            # query: writes refuse such text before they start, so this is a lookup,
+            # and nothing stored can match it.
+            raise NotFound(f"nothing is stored under that id: {original}") from None
         if ctx.is_disconnect or (ctx.connection is None
                                  and isinstance(ctx.sqlalchemy_exception, OperationalError)):
             first = str(ctx.original_exception).strip().splitlines()

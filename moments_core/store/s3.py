@@ -55,6 +55,7 @@ from .path_index import PathIndex, S3PathIndex
 from .rebuild import iso, leaf_snapshots, node, snapshot_from_rows
 from .records import moment_from_json, moment_json
 from .s3client import make_client
+from .storable import bad_character
 
 FORMAT = "moments-relative-1"
 
@@ -157,6 +158,8 @@ class S3Store(LogStore):
             raise StoreError(f"S3 {operation} failed: {err}") from err
 
     def _get(self, key: str) -> bytes | None:
+        if bad_character(key) is not None:
+            return None  # an id no object can be stored under (writes refuse it first)
         try:
             response = self._call("get_object", Key=key)
             body: bytes = response["Body"].read()

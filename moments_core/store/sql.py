@@ -237,10 +237,13 @@ class SqlStore(LogStore):
     def has_snapshot(self, snapshot_id: str) -> bool:
         if self._texts.get(snapshot_id) is not None:
             return True
-        with self.engine.connect() as conn:
-            return conn.execute(
-                select(_S.seq).where(_S.snapshot_id == snapshot_id)
-            ).first() is not None
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(
+                    select(_S.seq).where(_S.snapshot_id == snapshot_id)
+                ).first() is not None
+        except NotFound:  # an id no row can hold
+            return False
 
     def _saved_before(self, snapshot_id: str) -> bool:
         # Only what this process wrote: the insert itself ignores a stored id, so asking
@@ -571,8 +574,11 @@ class SqlStore(LogStore):
         if snapshot_id is not None:
             conds.append((feedback_t.c.snapshot_id == snapshot_id)
                          | (feedback_t.c.other_snapshot_id == snapshot_id))
-        with self.engine.connect() as conn:
-            return self._feedback(conn, *conds)
+        try:
+            with self.engine.connect() as conn:
+                return self._feedback(conn, *conds)
+        except NotFound:  # an id no row can hold: no feedback names it
+            return []
 
     @staticmethod
     def _feedback(conn: Connection, *conds: Any) -> list[Feedback]:
