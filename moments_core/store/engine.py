@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, ExceptionContext, make_url
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from .errors import NotFound, StoreError, StoreUnavailable
 
@@ -51,6 +51,13 @@ def _map_unavailable(engine: Engine) -> None:
             reason = first[0][:300] if first else type(ctx.original_exception).__name__
             raise StoreUnavailable(f"the database is unavailable: {reason}") \
                 from ctx.original_exception
+        if isinstance(ctx.sqlalchemy_exception, DBAPIError) and not isinstance(
+                ctx.sqlalchemy_exception, IntegrityError | OperationalError):
+            # Collisions and busy files stay raw for the write path to retry; anything else
+            # the driver refuses is a StoreError with the driver's first line.
+            first = str(original).strip().splitlines()
+            reason = first[0][:300] if first else type(original).__name__
+            raise StoreError(f"the database refused the request: {reason}") from original
 
 
 def create_store_engine(url: str) -> Engine:
