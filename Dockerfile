@@ -21,7 +21,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY moments_core ./moments_core
 RUN pip install -e '.[all]'
-COPY app.py ./
+COPY app.py serve.py ./
+COPY .streamlit ./.streamlit
 COPY pages ./pages
 COPY dashboard ./dashboard
 COPY configs ./configs
@@ -34,4 +35,4 @@ EXPOSE 8501 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
   CMD curl -fsS http://127.0.0.1:8501/_stcore/health || exit 1
 
-CMD ["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0", "--server.headless=true"]
+CMD ["streamlit", "run", "serve.py", "--server.port=8501", "--server.address=0.0.0.0", "--server.headless=true"]

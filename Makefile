@@ -38,7 +38,7 @@ system-deps:
 			chromium fonts-noto-color-emoji fonts-noto-core >/dev/null; }
 
 run: $(VENV)/.deps-run
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+	$(VENV)/bin/streamlit run serve.py --server.port $(PORT) --server.headless true
 
 # Lint, then the docs (strict: a broken link fails), then the suite.
 test: $(VENV)/.deps-dev system-deps

@@ -1,4 +1,4 @@
-"""Run the dashboard (``streamlit run app.py``) in this process, with a test handle on the
+"""Run the dashboard (``streamlit run serve.py``) in this process, with a test handle on the
 local model's locks.
 
 Browser tests need "another caller has the model" and "the model is still loading" to
@@ -53,7 +53,7 @@ def main() -> None:
     threading.Thread(target=_control, args=(folder,), daemon=True).start()
     from streamlit.web import cli
 
-    sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *sys.argv[2:]]
+    sys.argv = ["streamlit", "run", str(ROOT / "serve.py"), *sys.argv[2:]]
     cli.main()
 
 
