@@ -88,3 +88,15 @@ def test_factory_resolves_the_folder_and_device(tiny_checkpoint: Path) -> None:
 def test_a_folder_that_is_not_a_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(ProviderUnavailable, match="not a Hugging Face checkpoint"):
         TransformersProvider(tmp_path).complete(CHAT, GREEDY)
+
+
+def test_usage_and_window_come_from_the_checkpoint(tiny_checkpoint: Path) -> None:
+    provider = TransformersProvider(tiny_checkpoint, device="cpu")
+    call = provider.generate(CHAT, GREEDY)
+    assert call.text.strip()
+    assert call.usage.prompt_tokens is not None and call.usage.prompt_tokens > 3
+    assert call.usage.completion_tokens is not None and 0 < call.usage.completion_tokens <= 16
+    assert call.usage.finish_reason in ("stop", "length")
+    # n_positions 256 less the answer's room: the renderer windows long moments to it
+    assert provider.prompt_budget(GREEDY) == 256 - 16 - 16
+    assert provider.count_tokens("a latte please") == 5  # words and spaces, by its tokenizer

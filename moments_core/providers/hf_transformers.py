@@ -76,6 +76,20 @@ class TransformersProvider(Provider):
         self.checkpoint = Path(checkpoint)
         self.device = device
 
+    def _loaded(self) -> tuple[Any, Any, threading.Lock]:
+        return load_checkpoint(self.checkpoint, pick_device(self.device))
+
+    def prompt_budget(self, params: GenerationParams) -> int | None:
+        """The checkpoint's context (``max_position_embeddings``) less the answer; ``None``
+        when the config does not say."""
+        _, model, _ = self._loaded()
+        window = getattr(model.config, "max_position_embeddings", None)
+        return max(64, int(window) - params.max_tokens - 16) if window else None
+
+    def count_tokens(self, text: str) -> int:
+        tokenizer, _, _ = self._loaded()
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
     def _prompt_text(self, tokenizer: Any, prompt: Prompt) -> str:
         if prompt.mode == "chat" and getattr(tokenizer, "chat_template", None):
             messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
