@@ -9,7 +9,7 @@ from tests.mdl_strategies import moments
 
 
 @given(moments)
-@settings(max_examples=300)
+@settings(max_examples=100, deadline=None)
 def test_moment_text_is_each_occurrence_line(moment: mdl.Moment) -> None:
     expected = "".join(o.to_mdl() + "\n" for o in moment.occurrences)
     assert moment.to_mdl() == expected
