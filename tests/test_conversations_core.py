@@ -123,3 +123,24 @@ def test_saving_feedback_twice_updates_instead_of_duplicating(store: LogStore) -
     assert kinds == ["comment", "label", "label", "rating"]  # "coffee" kept as taken back
     rows, _ = list_conversations(store, ListQuery(), limit=10)
     assert rows[0].rating == 2
+
+
+def test_parse_rows_in_bulk_equals_parsing_each_row() -> None:
+    from moments_core.datasets.insights import parse_rows
+
+    texts = [
+        "Instructions: '''\nBe kind.\n'''\nExample: An example - '''\nSelf: \"Hi.\"\n'''\n"
+        "Begin.\n",
+        'Guest: "hello"\n',
+        'Self: "You said: hello"\n',
+        "Context: ```\ntime: 8:01am\n```\n",
+        'Rejected: "old"\nSelf: """two\nlines"""\n',
+        "",
+        'Self: (😊) "with \\"quotes\\""\n',
+    ]
+    rows = [("m", i, None if i == 0 else i - 1, t, "") for i, t in enumerate(texts)]
+    expected = [parse_occurrences(t) if t else [] for t in texts]
+    assert parse_rows(rows) == expected
+    plain = [r for r in rows if "'''" not in r[3] and "```" not in r[3] and '"""' not in r[3]]
+    assert parse_rows(plain) == [parse_occurrences(r[3]) if r[3] else [] for r in plain]
+    assert [count_turns(o) for o in parse_rows(rows)] == [0, 0, 1, 0, 1, 0, 1]

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, repeat
 from typing import Any
 
 import pandas as pd
@@ -29,8 +29,8 @@ from .turns import is_turn
 _ANNOTATION = re.compile(r"^(provider|model|latency_ms|tokens|subreddit): *(.+)$", re.M)
 _SCORE = re.compile(r'"score": *(-?\d+)')
 _UTTERANCE = re.compile(r"^- ", re.M)
-# A line that can open a block spanning several lines (triple quotes or backticks).
-_BLOCK = re.compile(r"'''|\"\"\"|```")
+# What opens a block that may span several lines (triple quotes or backticks).
+_BLOCK_MARKERS = ("'''", '"""', "```")
 _BATCH_ROWS = 5_000
 
 
@@ -55,33 +55,54 @@ class Insights:
 Row = tuple[str, object, object | None, str, str]
 
 
-def parse_rows(rows: Sequence[Row]) -> list[list[Occurrence]]:
-    """Each row's appended MDL parsed. Canonical MDL has one occurrence per line except
-    for blocks, and every stored text ends with a newline: when no row of the batch holds
-    a block marker, the texts are joined, parsed in one call (per-call overhead is most
-    of a one-line parse) and cut back by their line counts. Otherwise, or when the
-    counts do not add up, each row is parsed on its own."""
-    texts = [row[3] or "" for row in rows]
+def _parse_joined(texts: list[str]) -> list[list[Occurrence]] | None:
+    """The texts joined, parsed in one call and cut back by their line counts; None when
+    that cannot be done exactly (a block may span lines, a text lacks its newline, or
+    the counts do not add up)."""
     joined = "".join(texts)
     if not joined:
-        return [[] for _ in rows]
-    if _BLOCK.search(joined) is None and all(t.endswith("\n") for t in texts if t):
-        try:
-            parsed: list[Occurrence] | None = parse_occurrences(joined)
-        except MDLSyntaxError:
-            parsed = None  # parsed row by row below, so the error names the row's text
-        counts = [t.count("\n") for t in texts]
-        if parsed is not None and len(parsed) == sum(counts):
-            out: list[list[Occurrence]] = []
-            pos = 0
-            for n in counts:
-                out.append(parsed[pos:pos + n])
-                pos += n
-            return out
-    if len(rows) > 64:  # split, so only the part with a block is parsed line by line
-        half = len(rows) // 2
-        return parse_rows(rows[:half]) + parse_rows(rows[half:])
-    return [parse_occurrences(t) if t else [] for t in texts]
+        return [[] for _ in texts]
+    # map() over str methods: these run once per row of the store, in C.
+    if any(marker in joined for marker in _BLOCK_MARKERS) or not all(
+            map(str.endswith, filter(None, texts), repeat("\n"))):
+        return None
+    try:
+        parsed = parse_occurrences(joined)
+    except MDLSyntaxError:
+        return None  # parsed row by row by the caller, so the error names the row's text
+    counts = list(map(str.count, texts, repeat("\n")))
+    if len(parsed) != sum(counts):
+        return None
+    out: list[list[Occurrence]] = []
+    pos = 0
+    for n in counts:
+        out.append(parsed[pos:pos + n])
+        pos += n
+    return out
+
+
+def parse_rows(rows: Sequence[Row]) -> list[list[Occurrence]]:
+    """Each row's appended MDL parsed. Canonical MDL has one occurrence per line except
+    for blocks, and every stored text ends with a newline, so rows without a block are
+    joined and parsed in one call (per-call overhead is most of a one-line parse); the
+    others (a root holding the init's Instructions, a Context) are parsed one by one."""
+    texts = [row[3] or "" for row in rows]
+    whole = _parse_joined(texts)
+    if whole is not None:
+        return whole
+    plain = [i for i, t in enumerate(texts)
+             if not any(marker in t for marker in _BLOCK_MARKERS)]
+    out: list[list[Occurrence]] = [[] for _ in texts]
+    joined = _parse_joined([texts[i] for i in plain]) if plain else []
+    if joined is None:
+        return [parse_occurrences(t) if t else [] for t in texts]
+    for i, occurrences in zip(plain, joined, strict=True):
+        out[i] = occurrences
+    taken = set(plain)
+    for i, t in enumerate(texts):
+        if i not in taken and t:
+            out[i] = parse_occurrences(t)
+    return out
 
 
 def _batches(store: LogStore, filters: InsightFilters, fast: bool
@@ -116,8 +137,8 @@ def collect(store: LogStore, filters: InsightFilters, fast: bool = True) -> Insi
     a_provider: list[str] = []
     a_model: list[str] = []
     a_chars: list[int] = []
-    a_latency: list[float | None] = []
-    a_tokens: list[float | None] = []
+    a_latency: list[str | None] = []  # as written; made numbers at once at the end
+    a_tokens: list[str | None] = []
     corpus: list[tuple[str, int]] = []
     scores: list[int] = []
     variants = {mid: variant_of(info) for mid, info in infos.items()}
@@ -149,8 +170,8 @@ def collect(store: LogStore, filters: InsightFilters, fast: bool = True) -> Insi
                     a_chars.append(len(occ.says))
                     a_provider.append(notes.get("provider", "?"))
                     a_model.append(notes.get("model", "?"))
-                    a_latency.append(_float(notes.get("latency_ms")))
-                    a_tokens.append(_float(notes.get("tokens")))
+                    a_latency.append(notes.get("latency_ms"))
+                    a_tokens.append(notes.get("tokens"))
                 elif isinstance(occ, Rejected):
                     regenerations[mid] += 1
     forks: Counter[str] = Counter()
@@ -173,8 +194,8 @@ def collect(store: LogStore, filters: InsightFilters, fast: bool = True) -> Insi
         moments=moments,
         answers=pd.DataFrame({
             "variant": a_variant, "provider": a_provider, "model": a_model, "chars": a_chars,
-            "latency_ms": pd.array(a_latency, dtype="Float64"),
-            "tokens": pd.array(a_tokens, dtype="Float64"),
+            "latency_ms": _numbers(a_latency),
+            "tokens": _numbers(a_tokens),
         }),
         feedback=_feedback(store, infos),
         votes=_votes(store, infos),
@@ -182,6 +203,12 @@ def collect(store: LogStore, filters: InsightFilters, fast: bool = True) -> Insi
         scores=pd.DataFrame({"score": scores}),
         meta={"conversations": len(infos)},
     )
+
+
+def _numbers(values: list[str | None]) -> Any:
+    """Annotation values as nullable floats (missing or unreadable: <NA>), in one go."""
+    floats = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+    return pd.array(floats.to_numpy(dtype=float), dtype="Float64")
 
 
 def _float(value: str | None) -> float | None:
