@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Unpack
 
 from sqlalchemy import delete, func, select, update
@@ -41,7 +42,7 @@ from .sql import SqlStore
 from .tables import outbox_t
 
 log = logging.getLogger(__name__)
-_DEQUEUE_EVERY = 20  # copied rows removed from the queue in one transaction
+_CHUNK = 16  # snapshots copied at once; their rows leave the queue in one transaction
 
 
 class MirroredStore(LogStore):
@@ -59,6 +60,7 @@ class MirroredStore(LogStore):
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._copier = ThreadPoolExecutor(max_workers=8, thread_name_prefix="moments-mirror")
         if background:
             self._thread = threading.Thread(target=self._run, name="moments-s3-mirror",
                                             daemon=True)
@@ -102,7 +104,7 @@ class MirroredStore(LogStore):
 
     def drain(self, *, force: bool = False, batch: int = 200) -> int:
         """Copy queued snapshots to S3; returns how many this call copied. Stops at the
-        first failure (S3 is likely down) and leaves the rest queued. Without ``force``
+        first failed chunk (S3 is likely down) and leaves the rest queued. Without ``force``
         it does nothing before the retry delay, or while another thread drains; with
         ``force`` it waits for that thread and goes on from where it stopped."""
         if not force and time.monotonic() < self._next_try:
@@ -120,32 +122,37 @@ class MirroredStore(LogStore):
                     ))
                 if not queued:
                     return copied
-                done: list[int] = []
-                try:
-                    for seq, sid in queued:
-                        try:
-                            rec = StoredSnapshot(**self.sql.snapshot_record(sid))
-                            info = infos.get(rec.moment_id)
-                            if info is None:
-                                info = infos[rec.moment_id] = self.sql.get_moment(rec.moment_id)
-                            self.s3.put_record(info, rec)
-                        except Exception as err:  # noqa: BLE001 - S3 down or refusing: keep it queued
-                            self._failed(seq, err)
-                            return copied + len(done)
-                        done.append(seq)
-                        if len(done) == _DEQUEUE_EVERY:
-                            self._dequeue(done)
-                            copied += len(done)
-                            done = []
-                finally:
-                    # One transaction per few copied rows (a SQLite commit per row was
-                    # most of a drain's time); a crash before it copies them again, which
-                    # writes the same objects.
+                for start in range(0, len(queued), _CHUNK):
+                    chunk = queued[start:start + _CHUNK]
+                    # A few copies at once (each waits on S3's round trips, not the CPU);
+                    # the chunk's copied rows leave the queue in one transaction (a crash
+                    # before it copies them again, which writes the same objects).
+                    outcomes = list(self._copier.map(lambda row: self._copy(row[1], infos),
+                                                     chunk))
+                    done = [seq for (seq, _), err in zip(chunk, outcomes, strict=True)
+                            if err is None]
                     self._dequeue(done)
-                copied += len(done)
+                    copied += len(done)
+                    failed = [(seq, err) for (seq, _), err in zip(chunk, outcomes, strict=True)
+                              if err is not None]
+                    if failed:  # S3 down or refusing: keep the rest queued, try later
+                        self._failed(*failed[0])
+                        return copied
             return copied
         finally:
             self._lock.release()
+
+    def _copy(self, snapshot_id: str, infos: dict[str, MomentInfo]) -> Exception | None:
+        """Copy one queued snapshot to S3 (at most three requests); the error, if any."""
+        try:
+            rec = StoredSnapshot(**self.sql.snapshot_record(snapshot_id))
+            info = infos.get(rec.moment_id)
+            if info is None:
+                info = infos[rec.moment_id] = self.sql.get_moment(rec.moment_id)
+            self.s3.put_record(info, rec)
+        except Exception as err:  # noqa: BLE001 - reported to drain(), which keeps it queued
+            return err
+        return None
 
     def _dequeue(self, seqs: list[int]) -> None:
         if not seqs:
@@ -271,5 +278,6 @@ class MirroredStore(LogStore):
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self._copier.shutdown(wait=True)
         self.sql.close()
         self.s3.close()
