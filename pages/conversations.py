@@ -37,9 +37,11 @@ ALL = "all"
 # The tables' selection is widget state: keyed by what they show, so a click made on
 # other rows (another page, filter or moment) never shows as checked here.
 ROW_IDS, NODE_IDS = "conv_row_ids", "conv_node_ids"
-SAVED, CONFIRM = "conv_saved_message", "conv_confirm_delete"
+SAVED, CONFIRM, DELETED = "conv_saved_message", "conv_confirm_delete", "conv_deleted_message"
 
 st.title("Conversations")
+if deleted_message := st.session_state.pop(DELETED, None):
+    st.success(deleted_message)
 
 keys = variant_keys()
 f1, f2, f3, f4 = st.columns([3, 2, 2, 2])
@@ -216,7 +218,8 @@ elif st.session_state[CONFIRM] == moment_id:
         st.session_state.pop(CONFIRM, None)
         st.query_params.pop("moment", None)
         st.query_params.pop("node", None)
-        st.session_state[SAVED] = f"Moment {moment_id[:8]} deleted (soft)."
+        st.session_state[DELETED] = f"Moment {moment_id[:8]}… deleted (soft: hidden from " \
+                                    "the lists and datasets, still readable by id)."
         st.rerun()
     if no.button("Cancel"):
         st.session_state.pop(CONFIRM, None)

@@ -91,6 +91,7 @@ def test_conversations_table_tree_path_feedback_and_delete(chats: LogStore) -> N
     _button(at, "Delete this moment").click().run()
     _button(at, "Yes, delete").click().run()
     assert chats.get_moment(branched).deleted
+    assert any(s.value.startswith(f"Moment {branched[:8]}… deleted") for s in at.success)
     assert len(at.dataframe[0].value) == 1
     at.toggle(key="conv_deleted").set_value(True).run()
     assert len(at.dataframe[0].value) == 2
