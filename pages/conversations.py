@@ -121,10 +121,14 @@ st.session_state[NODE_IDS] = node_ids
 NODES = f"conv_nodes_{moment_id}"
 
 row: ConversationRow | None = by_id.get(moment_id)
-st.subheader(f"{row.first_line or moment_id[:8]}" if row else f"Moment {moment_id[:8]}…")
-st.caption(f"`{moment_id}` · {name_of((info.agent_kind, info.agent_id, info.agent_variant))}"
-           f" · source {info.source}" + (f" · user {info.meta['user']}"
-                                          if info.meta.get("user") else ""))
+st.subheader(f"Conversation {moment_id[:8]}…")
+# The first line and the client's user name are untrusted: shown as text.
+st.text(" · ".join(part for part in (
+    row.first_line if row else "",
+    f"{name_of((info.agent_kind, info.agent_id, info.agent_variant))}, source {info.source}",
+    f"user {info.meta['user']}" if info.meta.get("user") else "",
+) if part))
+st.caption(f"`{moment_id}`")
 
 
 def _open_node() -> None:
@@ -141,12 +145,13 @@ for n in nodes:
     depth[n.snapshot_id] = depth[n.parent_id] + 1 if n.parent_id in depth else 0
 tree_col, list_col, path_col = st.columns([3, 2, 3])
 with tree_col:
-    st.markdown("**Tree**")
+    st.subheader("Tree")
     st.graphviz_chart(tree_dot(nodes, selected=snapshot_id), width="stretch")
     st.caption("Blue: agent · green: participant · red: regenerated (Rejected) · "
                "double border: leaf · bold: branch point · red outline: selected")
 with list_col:
-    st.markdown("**Nodes** (click one to open it)")
+    st.subheader("Nodes")
+    st.caption("Click one to open it.")
     st.dataframe(
         pd.DataFrame([{
             "node": "· " * depth[n.snapshot_id] + node_label(list(n.added))[0],
@@ -159,7 +164,7 @@ with list_col:
                                          "columns": []}},
     )
 with path_col:
-    st.markdown("**Path to this snapshot**")
+    st.subheader("Path to this snapshot")
     view = branch_view(store(), moment_id, snapshot_id)
     for line in view.lines:
         occ = line.occurrence

@@ -228,4 +228,4 @@ def test_conversations_show_source_and_user_and_filter_by_source(chats: LogStore
     table = at.dataframe[0].value
     assert table["first line"].tolist() == ["Guest: from the API"]
     assert "eval" in at.selectbox(key="conv_source").options
-    assert any("user ann@example.com" in c.value for c in at.caption)
+    assert any("user ann@example.com" in t.value for t in at.text)

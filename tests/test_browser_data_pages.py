@@ -97,9 +97,10 @@ def test_conversations_click_rows_and_nodes_rate_twice_delete_asks_continue(
     wait_idle(page)
     tables = page.locator('[data-testid="stDataFrame"]')
     # Newest first: the open one is "just browsing"; a click on row 2 opens the other.
-    expect(page.get_by_role("heading", name="Guest: just browsing")).to_be_visible()
+    heading = page.get_by_role("heading", level=3, name="Conversation ")
+    expect(heading).to_have_text(f"Conversation {moments['browsing'][:8]}…")
     _click_row(page, tables.first, 1)
-    expect(page.get_by_role("heading", name="Guest: hello")).to_be_visible(timeout=20_000)
+    expect(heading).to_have_text(f"Conversation {moments['latte'][:8]}…", timeout=20_000)
     assert parse_qs(urlparse(page.url).query)["moment"] == [moments["latte"]]
     path = page.locator('[data-testid="stChatMessage"]')
     expect(path).to_have_count(4)  # hello, answer, a latte, the regenerated answer
