@@ -93,6 +93,7 @@ def main() -> None:
                   f" {args.steps} timed steps"),
         ("conversion (GGUF Q4_1 -> fp32 checkpoint)", f"{conversion_seconds():.1f} s"),
     ]
+    record("bench_finetune", figures, title="Fine-tuning SmolLM2-135M-Instruct")
     for case in ("full", "lora"):
         out = subprocess.run(
             [sys.executable, __file__, "--case", case, "--steps", str(args.steps),
@@ -104,7 +105,8 @@ def main() -> None:
         figures.append((f"SFT {'LoRA' if r['lora'] else 'full'} on {r['device']}",
                         f"{r['steps_per_s']:.3f} steps/s, {r['tokens_per_s']:.0f} tokens/s,"
                         f" peak memory {mem}"))
-    record("bench_finetune", figures, title="Fine-tuning SmolLM2-135M-Instruct")
+        # After each case: what was measured stays written if a later case is cut short.
+        record("bench_finetune", figures, title="Fine-tuning SmolLM2-135M-Instruct")
 
 if __name__ == "__main__":
     main()
