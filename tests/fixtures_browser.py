@@ -133,3 +133,14 @@ def choose_variant(page: Any, name: str) -> None:
     sidebar.locator('[data-testid="stSelectbox"]').first.click()
     page.get_by_role("option", name=name, exact=True).click()
     wait_idle(page)
+
+
+def settled(page: Any, timeout_ms: int = 30_000) -> None:
+    """Idle, and every widget drawn (Streamlit shows grey skeletons while a widget's code
+    loads): what a screenshot for the docs should show."""
+    wait_idle(page, timeout_ms)
+    page.wait_for_function(
+        "() => !document.querySelector("
+        "'[data-testid=\"stSkeleton\"], [data-testid=\"stSkeletonElement\"]')",
+        timeout=timeout_ms)
+    page.wait_for_timeout(300)

@@ -1,142 +1,162 @@
-"""End to end in a real headless Chromium (Debian's, driven by Playwright for Python).
+"""End to end in a real headless Chromium (Debian's, driven by Playwright for Python): the
+everyday loop of issue 14's "Done when", with the real local model.
 
-Starts the dashboard on a loopback port with a fresh SQLite store, chats with the real
-local model, visits every page, and saves screenshots under tests/artifacts/.
+chat 3 turns -> reload -> still there -> regenerate -> Conversations -> open it -> rate ->
+Continue in Chat -> Datasets: the DPO file holds the pair. Then every page once. The
+screenshots land in tests/artifacts/ (docs/screenshots/ is refreshed from them).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
+import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
+from moments_core.store import open_store
+from tests.fixtures_browser import (
+    ARTIFACTS,
+    HAS_CHROMIUM,
+    Dashboard,
+    bubbles,
+    launch_browser,
+    send,
+    settled,
+    start_dashboard,
+    stop_dashboard,
+    wait_idle,
+)
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed"),
+    pytest.mark.skipif(not HAS_CHROMIUM, reason="chromium is not installed"),
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    dash = start_dashboard(tmp_path_factory.mktemp("e2e"))  # default: cafebot-01, local
+    yield dash
+    stop_dashboard(dash)
 
 
 @pytest.fixture(scope="module")
-def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
-    env = {**os.environ, "MOMENTS_DB_URL": f"sqlite:///{tmp / 'e2e.db'}",
-           "MOMENTS_DATA_DIR": str(tmp)}
-    env.pop("MOMENTS_DASHBOARD_PASSWORD", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"streamlit exited: {out}") from None
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        b = launch_browser(p)
         yield b
         b.close()
 
 
-def test_chat_then_editor_then_compare_in_a_real_browser(dashboard: str, browser: object) -> None:
-    from playwright.sync_api import Browser, expect
+def _answers(page: Any) -> Any:
+    return page.get_by_role("button", name="Regenerate")
 
-    assert isinstance(browser, Browser)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(dashboard, wait_until="domcontentloaded")
+
+def test_the_everyday_loop(dashboard: Dashboard, browser: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.goto(dashboard.url, wait_until="domcontentloaded")
     expect(page.get_by_role("heading", name="Chat")).to_be_visible(timeout=90_000)
+    wait_idle(page)
 
-    box = page.locator("textarea").last
-    box.fill("Hello! Could I get a cappuccino, please?")
-    box.press("Enter")
-    user = page.get_by_text("Hello! Could I get a cappuccino, please?")
-    expect(user.first).to_be_visible(timeout=60_000)
-    # The answer is the second chat bubble, with the regenerate button under it.
-    expect(page.get_by_role("button", name="Regenerate")).to_be_visible(timeout=120_000)
-    bubbles = page.locator('[data-testid="stChatMessage"]')
-    assert bubbles.count() >= 2
-    answer = bubbles.nth(1).inner_text().strip()
-    assert answer and "cappuccino, please?" not in answer
+    # Chat: three turns with the real model.
+    for n, line in enumerate(["Hello!", "Could I get a latte, please?", "Make it large."], 1):
+        send(page, line)
+        expect(_answers(page)).to_have_count(n, timeout=180_000)
+        wait_idle(page, 180_000)
+    moment = parse_qs(urlparse(page.url).query)["moment"][0]
+    assert bubbles(page).count() == 6
+    settled(page)
     page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
 
-    page.goto(f"{dashboard}/editor", wait_until="domcontentloaded")
-    expect(page.get_by_role("heading", name="Prompt editor")).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("Valid MDL").first).to_be_visible(timeout=30_000)
-    page.screenshot(path=str(ARTIFACTS / "editor.png"), full_page=True)
+    # Reload: still there.
+    page.reload(wait_until="domcontentloaded")
+    expect(_answers(page)).to_have_count(3, timeout=60_000)
+    expect(bubbles(page)).to_have_count(6)
+    expect(page.get_by_text("Customer: Make it large.")).to_be_visible()
 
-    page.goto(f"{dashboard}/compare", wait_until="domcontentloaded")
-    expect(page.get_by_role("heading", name="Compare")).to_be_visible(timeout=60_000)
-    page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
+    # Regenerate the last answer: a second branch, the first answer kept as Rejected.
+    old_answer = bubbles(page).nth(5).inner_text()
+    _answers(page).last.click()
+    expect(page.get_by_text("2/2")).to_be_visible(timeout=180_000)
+    wait_idle(page, 180_000)
+    leaf = parse_qs(urlparse(page.url).query)["leaf"][0]
 
-    page.goto(f"{dashboard}/conversations", wait_until="domcontentloaded")
-    expect(page.get_by_role("heading", name="Tree")).to_be_visible(timeout=60_000)
-    graph = page.locator('[data-testid="stGraphVizChart"] svg')
-    expect(graph.first).to_be_visible(timeout=30_000)
-    assert graph.first.locator("g.node").count() >= 2  # root, the line asked, the answer
+    # Conversations: open it (the newest), rate the regenerated answer.
+    page.get_by_role("link", name="Conversations").click()
+    expect(page.get_by_role("heading", name=f"Conversation {moment[:8]}…")).to_be_visible(
+        timeout=60_000)
+    expect(page.get_by_text("Customer: Hello! · Agent-cafebot-01")).to_be_visible()
+    wait_idle(page)
+    expect(page.locator('[data-testid="stChatMessage"]')).to_have_count(6, timeout=30_000)
+    slider = page.get_by_role("slider", name="Rating")
+    slider.focus()
+    for _ in range(5):
+        slider.press("ArrowRight")
+    page.get_by_role("button", name="Save feedback").click()
+    expect(page.get_by_text("Feedback saved for snapshot")).to_be_visible(timeout=30_000)
+    settled(page)
     page.screenshot(path=str(ARTIFACTS / "conversations.png"), full_page=True)
+    store = open_store(dashboard.db_url)
+    ratings = [f for f in store.list_feedback(moment_id=moment) if f.kind == "rating"]
+    assert [(f.snapshot_id, f.value) for f in ratings] == [(leaf, 5)]
 
-    page.goto(f"{dashboard}/datasets", wait_until="domcontentloaded")
-    expect(page.get_by_role("heading", name="First rows")).to_be_visible(timeout=60_000)
-    expect(page.get_by_role("button", name="Prepare download")).to_be_visible(timeout=60_000)
-    expect(page.locator('[data-testid="stMetricValue"]').first).to_be_visible(timeout=60_000)
+    # Continue in Chat: the same branch, ready for the next line.
+    page.get_by_role("link", name="Continue in Chat").click()
+    # The chat is the default page: its URL is the root (or /chat) with the query.
+    page.wait_for_url(re.compile(r".*/(chat)?\?moment=.*"), timeout=30_000)
+    expect(page.get_by_role("heading", name="Chat")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("2/2")).to_be_visible(timeout=30_000)
+    assert parse_qs(urlparse(page.url).query)["moment"] == [moment]
+
+    # Datasets: DPO holds the pair (chosen: the new answer, rejected: the old one).
+    page.get_by_role("link", name="Datasets").click()
+    expect(page.get_by_role("heading", name="Datasets")).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Format").first.click()
+    page.get_by_role("option").filter(has_text="dpo — ").first.click()
+    wait_idle(page)
+    expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Prepare download").click()
+    download_button = page.get_by_role("button", name="Download dpo.jsonl")
+    expect(download_button).to_be_visible(timeout=60_000)
+    settled(page)
     page.screenshot(path=str(ARTIFACTS / "datasets.png"), full_page=True)
+    with page.expect_download() as got:
+        download_button.click()
+    saved = tmp_path / "dpo.jsonl"
+    got.value.save_as(saved)
+    rows = [json.loads(line) for line in saved.read_text().splitlines() if line.strip()]
+    new_answer = store.get_snapshot(leaf).moment.occurrences[-1].says
+    pairs = [r for r in rows if _text(r["chosen"]) == new_answer]
+    assert pairs, rows
+    assert _text(pairs[0]["rejected"]) in old_answer
+    store.close()
 
-    page.goto(f"{dashboard}/insights", wait_until="domcontentloaded")
-    expect(page.get_by_role("heading", name="Insights")).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("Agent turns").first).to_be_visible(timeout=60_000)
-    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
-    page.screenshot(path=str(ARTIFACTS / "insights.png"), full_page=True)
-
-    for path, heading, button in (("corpora", "Corpora", "Run"),
-                                  ("finetune", "Fine-tune", "Start fine-tuning")):
-        page.goto(f"{dashboard}/{path}", wait_until="domcontentloaded")
-        expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=60_000)
-        expect(page.get_by_role("button", name=button)).to_be_visible(timeout=60_000)
+    # Every other page renders (screenshots for the docs).
+    for path, heading in (("editor", "Prompt editor"), ("compare", "Compare"),
+                          ("insights", "Insights"), ("corpora", "Corpora"),
+                          ("finetune", "Fine-tune"), ("evals", "Evals"),
+                          ("mdl", "MDL playground")):
+        page.goto(f"{dashboard.url}/{path}", wait_until="domcontentloaded")
+        expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=60_000)
+        settled(page, 120_000)
         page.screenshot(path=str(ARTIFACTS / f"{path}.png"), full_page=True)
-
-    page.goto(f"{dashboard}/mdl", wait_until="domcontentloaded")
-    expect(page.get_by_role("heading", name="MDL playground")).to_be_visible(timeout=60_000)
-    page.screenshot(path=str(ARTIFACTS / "mdl.png"), full_page=True)
     page.close()
+
+
+def _text(value: Any) -> str:
+    """A DPO field's text: a plain string, or the content of its (last) message."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value:
+        return str(value[-1].get("content", ""))
+    return str(value)
