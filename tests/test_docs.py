@@ -102,4 +102,5 @@ def test_every_included_figure_file_comes_from_a_script() -> None:
                 for m in re.finditer(r'--8<-- "docs/figures/(\w+)\.md"', p.read_text())}
     scripts = {p.stem for p in (ROOT / "benchmarks").glob("bench_*.py")}
     assert included <= scripts, f"figures without a script: {included - scripts}"
+    assert scripts <= included, f"scripts whose figures no page shows: {scripts - included}"
     assert {"bench_mdl", "bench_corpora", "bench_export", "bench_finetune"} <= included
