@@ -39,7 +39,10 @@ def main() -> None:
     for path in args.tried:
         tried = RunRecord.from_dict(json.loads(path.read_text()))
         for v in tried.variant_names():
-            rows.append((f"tried on the way: {v}", pct(tried.score(v))))
+            version = tried.config_version(v)
+            same = v == va and version is not None  # a version of the tuned variant itself
+            rows.append((f"tried on the way: {v}" + (f" v{version}" if same else ""),
+                         pct(tried.score(v))))
     rows.append(("runs", f"{before.run_id[:8]} ({vb} v{before.config_version(vb)}) -> "
                          f"{after.run_id[:8]} ({va} v{after.config_version(va)}), "
                          f"repeats {after.repeats}, seed {after.seed}, local model"))
