@@ -32,10 +32,11 @@ LENGTHS = (10, 100, 500)
 MARKS = (1, 50, 100, 300)
 
 
-def bench_long(turns: int) -> tuple[list[tuple[str, str]], bool]:
-    """One conversation of ``turns`` turns with the local model (a few tokens per answer):
-    rows for the marked turns and the block-drop turns, and whether the target holds."""
-    provider = LocalProvider()
+def bench_long(turns: int, n_ctx: int) -> tuple[list[tuple[str, str]], bool]:
+    """One conversation of ``turns`` turns with the local model (a few tokens per answer,
+    an ``n_ctx``-token context): rows for the marked turns and the block-drop turns, and
+    whether the target holds."""
+    provider = LocalProvider(n_ctx=n_ctx)
     provider.load()
     vc = load_agent_config("Agent", "cafebot", "01", folder=PROJECT_ROOT / "configs")
     params = GenerationParams(temperature=0.0, max_tokens=8, seed=1)
@@ -59,7 +60,7 @@ def bench_long(turns: int) -> tuple[list[tuple[str, str]], bool]:
         if turn in MARKS or dropped:
             what = " (a block dropped)" if dropped else ""
             prompt = result.usage.prompt_tokens if result.usage else None
-            rows.append((f"long conversation, turn {turn}{what}",
+            rows.append((f"long conversation ({n_ctx}-token context), turn {turn}{what}",
                          f"first token {first * 1000:.0f} ms, turn {latency * 1000:.0f} ms,"
                          f" prompt {prompt} tokens, {result.left_out} occurrences left out"))
             print(f"  {rows[-1][0]}: {rows[-1][1]}", flush=True)
@@ -124,6 +125,8 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=3, help="local-model turns to time")
     parser.add_argument("--long", type=int, default=300,
                         help="turns of the long local-model conversation (0: skip)")
+    parser.add_argument("--n-ctx", type=int, default=4096,
+                        help="the local model's context for the long conversation")
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
 
@@ -143,7 +146,7 @@ def main() -> None:
 
     if args.long:
         print(f"\nOne conversation of {args.long} turns with the local model:")
-        long_rows, _ = bench_long(args.long)
+        long_rows, _ = bench_long(args.long, args.n_ctx)
         rows += long_rows
 
     print("\nFramework overhead per turn (instant provider, SQLite store, 2 writes/turn):")
