@@ -171,6 +171,7 @@ def dump_yaml(value: Any) -> str:
     This is the one canonical YAML of Context, Action and the other YAML kinds, so text ->
     dict -> text gives back the same bytes.
     """
+    check_value(value)  # bounded before the recursive dumper runs
     text: str = yaml.dump(
         value,
         Dumper=_MDLDumper,
