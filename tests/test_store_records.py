@@ -1,9 +1,13 @@
-"""One declaration of a moment's fields (``MomentInfo``): the table and both stored forms
-follow it, and the closed sets (sources, feedback kinds) are checked on every write."""
+"""One declaration of each stored record (moment, feedback, config version, snapshot):
+the tables and both stored forms follow it, and the closed sets (sources, feedback
+kinds) are checked on every write."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -16,32 +20,70 @@ from moments_core.store.base import (
     StoreError,
 )
 from moments_core.store.records import (
-    moment_columns,
-    moment_from_columns,
-    moment_from_json,
-    moment_json,
+    ConfigVersion,
+    StoredSnapshot,
+    column_names,
+    columns,
+    from_columns,
+    from_json,
+    to_json,
 )
 from moments_core.store.synthetic import agent_info, conversation
-from moments_core.store.tables import moments_t
+from moments_core.store.tables import configs_t, feedback_t, moments_t
+
+STAMP = datetime(2026, 11, 24, 8, 15, 30, 123456, tzinfo=timezone(timedelta(hours=2)))
+RECORDS: list[Any] = [
+    MomentInfo(moment_id="m1", agent_kind="Agent", agent_id="cafebot", agent_variant="01",
+               agent_instance_id="i1", config_version=3, source="compare", created_at=STAMP,
+               deleted=True, meta={"compare_session_id": "s"}),
+    Feedback(snapshot_id="s1", kind="label", value=["sweet", "short"], moment_id="m1",
+             other_snapshot_id=None, author="ann", id="f1", created_at=STAMP),
+    Feedback(snapshot_id="s1", kind="preference", value="s2", moment_id="m1",
+             other_snapshot_id="s2", author="", id="f2", created_at=STAMP),
+    ConfigVersion("Agent", "cafebot", "01", 2, "mdl: '0.3'\n", STAMP, "ann"),
+]
 
 
-def test_the_table_declares_exactly_the_moment_fields() -> None:
-    declared = {f.name for f in fields(MomentInfo)}
-    assert {c.name for c in moments_t.columns} == declared | {"pk"}
+class Row:
+    def __init__(self, values: dict[str, object]) -> None:
+        self.__dict__.update(values)
 
 
-def test_both_stored_forms_round_trip_every_field() -> None:
-    info = MomentInfo(moment_id="m1", agent_kind="Agent", agent_id="cafebot",
-                      agent_variant="01", agent_instance_id="i1", config_version=3,
-                      source="compare", deleted=True, meta={"compare_session_id": "s"})
+@pytest.mark.parametrize(("record", "table", "key"), [
+    (MomentInfo, moments_t, {"pk"}), (Feedback, feedback_t, set()),
+    (ConfigVersion, configs_t, {"pk"}),
+])
+def test_each_table_declares_exactly_its_records_fields(record: type, table: Any,
+                                                        key: set[str]) -> None:
+    assert {c.name for c in table.columns} == set(column_names(record)) | key
 
-    class Row:
-        def __init__(self, values: dict[str, object]) -> None:
-            self.__dict__.update(values)
 
-    assert moment_from_columns(Row(moment_columns(info))) == info
-    assert moment_from_json(moment_json(info)) == info
-    assert set(moment_json(info)) == {f.name for f in fields(MomentInfo)}
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: type(r).__name__)
+def test_both_stored_forms_round_trip_every_field(record: Any) -> None:
+    assert from_columns(type(record), Row(columns(record))) == record
+    body = json.loads(json.dumps(to_json(record)))  # what an S3 object holds
+    assert from_json(type(record), body) == record
+    assert list(body) == [f.name for f in fields(record)]
+    assert body["created_at"] == "2026-11-24T08:15:30.123456+02:00"
+
+
+def test_the_stored_forms_keep_their_layout() -> None:
+    """The on-disk forms as they were before the records were derived."""
+    info, label, _, config = RECORDS
+    assert columns(info)["meta"] == '{"compare_session_id": "s"}'
+    assert columns(MomentInfo(moment_id="m2"))["meta"] == ""
+    assert columns(label)["value_json"] == '["sweet", "short"]' and "value" not in columns(label)
+    assert to_json(label)["value"] == ["sweet", "short"]
+    assert set(columns(config)) == {"agent_kind", "agent_id", "agent_variant", "version",
+                                    "yaml_text", "created_at", "author"}
+
+
+def test_a_snapshot_object_body_reads_back_without_its_extra_keys() -> None:
+    rec = StoredSnapshot("s2", "m1", "s1", None, STAMP, "rating: 4\n", 3, 1,
+                         'Self: "Hi"\n')
+    body = {"format": "moments-relative-1", **to_json(rec), "__agent_info": {"x": 1}}
+    assert body["timestamp"] == "2026-11-24T08:15:30.123456+02:00"
+    assert from_json(StoredSnapshot, json.loads(json.dumps(body))) == rec
 
 
 def test_the_sources_other_helpers_write_are_known() -> None:

@@ -1,4 +1,5 @@
-"""The log store's one interface and its records; the SQL and S3 back ends implement it.
+"""The log store's one interface and its rules; the SQL and S3 back ends implement it.
+The stored records are declared in records.py (re-exported here).
 
 A snapshot is stored *relative to its parent*: how many of the parent's occurrences it
 keeps, plus the occurrences it appends. Reading a snapshot walks its parents.
@@ -11,41 +12,27 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Unpack, get_args
+from typing import Any, Unpack
 
 import yaml
 
-from moments_core.mdl import Snapshot, new_id, now
+from moments_core.mdl import Snapshot, new_id
 from moments_core.mdl.yamlio import load_yaml
 
 from .delta import Delta, check_added, compute_delta, occurrence_texts
 from .errors import MomentDeleted, NotFound, StoreError, StoreUnavailable
 from .filters import FilterFields, MomentFilter
 from .path_index import MemoryPathIndex, PathHit, PathIndex
+from .records import (
+    FEEDBACK_KINDS,
+    MOMENT_SOURCES,
+    ConfigVersion,
+    Feedback,
+    FeedbackKind,
+    MomentInfo,
+    MomentSource,
+)
 from .storable import check_occurrence_texts, check_text
-
-# Closed sets, declared once. The records keep them as ``str`` (a form, the CLI or an
-# older log hands over plain text); every write checks them against these.
-MomentSource = Literal["chat", "compare", "corpus", "import", "api", "openai-api", "eval"]
-MOMENT_SOURCES: frozenset[str] = frozenset(get_args(MomentSource))
-FeedbackKind = Literal["rating", "thumbs", "label", "comment", "exclude", "preference"]
-FEEDBACK_KINDS: frozenset[str] = frozenset(get_args(FeedbackKind))
-
-
-@dataclass(slots=True)
-class MomentInfo:
-    """Who a moment belongs to and where it came from."""
-
-    moment_id: str
-    agent_kind: str = "Agent"
-    agent_id: str = ""
-    agent_variant: str = ""
-    agent_instance_id: str = ""
-    config_version: int | None = None
-    source: str = "chat"  # one of MomentSource
-    created_at: datetime = field(default_factory=now)
-    deleted: bool = False
-    meta: dict[str, Any] = field(default_factory=dict)  # e.g. compare_session_id
 
 
 @dataclass(slots=True)
@@ -81,31 +68,6 @@ class TreeNode:
         except (yaml.YAMLError, RecursionError):
             return {}
         return value if isinstance(value, dict) else {}
-
-
-@dataclass(slots=True)
-class Feedback:
-    """A rating, thumbs, label, comment, exclusion, or a preference between two snapshots."""
-
-    snapshot_id: str
-    kind: str  # one of FeedbackKind
-    value: Any = None  # 1..5 for rating, +1/-1 for thumbs, text, bool, or "tie"
-    moment_id: str = ""
-    other_snapshot_id: str | None = None  # for preference: value names the winner
-    author: str = ""
-    id: str = ""
-    created_at: datetime = field(default_factory=now)
-
-
-@dataclass(slots=True)
-class ConfigVersion:
-    agent_kind: str
-    agent_id: str
-    agent_variant: str
-    version: int
-    yaml_text: str
-    created_at: datetime = field(default_factory=now)
-    author: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +226,7 @@ class LogStore(ABC):
     def has_snapshot(self, snapshot_id: str) -> bool:
         """Whether a snapshot with this id is stored."""
         try:
-            self.get_snapshot(snapshot_id)
+            self._moment_of_snapshot(snapshot_id)
         except NotFound:
             return False
         return True
@@ -405,7 +367,7 @@ class LogStore(ABC):
             )
         feedback.moment_id = mid
         feedback.id = feedback.id or new_id()
-        self._write_feedback(feedback, value_json)
+        self._write_feedback(feedback)
         return feedback
 
     @abstractmethod
@@ -413,7 +375,8 @@ class LogStore(ABC):
         """The moment id of a stored snapshot. Raises NotFound."""
 
     @abstractmethod
-    def _write_feedback(self, feedback: Feedback, value_json: str) -> None: ...
+    def _write_feedback(self, feedback: Feedback) -> None:
+        """Store checked feedback; idempotent on its id (the same id replaces it)."""
 
     @abstractmethod
     def list_feedback(

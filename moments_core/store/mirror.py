@@ -25,19 +25,17 @@ from sqlalchemy import delete, func, select, update
 from moments_core.mdl import Snapshot
 
 from .base import (
-    ConfigVersion,
-    Feedback,
     FilterFields,
     LogStore,
     MomentFilter,
-    MomentInfo,
     MomentSummary,
     NewSnapshot,
     ParentState,
     TreeNode,
 )
 from .path_index import PathIndex
-from .s3 import S3Store, StoredSnapshot
+from .records import ConfigVersion, Feedback, MomentInfo
+from .s3 import S3Store
 from .sql import SqlStore
 from .tables import outbox_t
 
@@ -145,7 +143,7 @@ class MirroredStore(LogStore):
     def _copy(self, snapshot_id: str, infos: dict[str, MomentInfo]) -> Exception | None:
         """Copy one queued snapshot to S3 (at most three requests); the error, if any."""
         try:
-            rec = StoredSnapshot(**self.sql.snapshot_record(snapshot_id))
+            rec = self.sql.stored_snapshot(snapshot_id)
             info = infos.get(rec.moment_id)
             if info is None:
                 info = infos[rec.moment_id] = self.sql.get_moment(rec.moment_id)
@@ -187,8 +185,8 @@ class MirroredStore(LogStore):
     def _moment_of_snapshot(self, snapshot_id: str) -> str:
         return self.sql._moment_of_snapshot(snapshot_id)
 
-    def _write_feedback(self, feedback: Feedback, value_json: str) -> None:
-        self.sql._write_feedback(feedback, value_json)
+    def _write_feedback(self, feedback: Feedback) -> None:
+        self.sql._write_feedback(feedback)
 
     def delete_moment(self, moment_id: str) -> None:
         self.sql.delete_moment(moment_id)

@@ -1,55 +1,20 @@
-"""Stored rows -> records: snapshots with full moments, moment infos. Shared by back ends.
+"""Stored snapshots -> snapshots with full moments. Shared by back ends.
 
-A "row" is anything with the snapshot columns as attributes (a SQLAlchemy row, or the
-S3 back end's ``StoredSnapshot``).
+A "row" is anything with ``StoredSnapshot``'s attributes (one, or a SQLAlchemy row).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from moments_core.mdl import Moment, Occurrence, Snapshot
 
-from .base import MomentInfo, TreeNode
+from .base import TreeNode
 from .delta import Node, path_occurrences
 
 # A result row read by column name; SQLAlchemy's variadic Row type adds nothing here.
 DbRow = Any
-
-
-def iso(ts: datetime) -> str:
-    """ISO 8601 with an offset; naive times are taken as UTC."""
-    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).isoformat()
-
-
-def when(value: datetime | str) -> datetime:
-    """A stored timestamp: a datetime (SQL) or its ISO text (S3 objects)."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
-
-
-@dataclass(slots=True)
-class Record:
-    """A stored snapshot with its links as ids: the SQL store's compact row, resolved."""
-
-    snapshot_id: str
-    moment_id: str
-    parent_id: str | None
-    previous_snapshot_id: str | None
-    timestamp: datetime
-    annotations_yaml: str
-    kept: int
-    added_count: int
-    added: str
-
-    def as_dict(self) -> dict[str, Any]:
-        """The row as the S3 object body holds it (ISO text for the time)."""
-        return {"snapshot_id": self.snapshot_id, "moment_id": self.moment_id,
-                "parent_id": self.parent_id, "previous_snapshot_id": self.previous_snapshot_id,
-                "timestamp": iso(self.timestamp), "annotations_yaml": self.annotations_yaml,
-                "kept": self.kept, "added_count": self.added_count, "added": self.added}
 
 
 def node(row: DbRow) -> Node:
@@ -65,15 +30,9 @@ def snapshot_from_rows(row: DbRow, path: Sequence[Node]) -> Snapshot:
         id=row.snapshot_id,
         moment_id=row.moment_id,
         previous_snapshot_id=prev,
-        timestamp=when(row.timestamp),
+        timestamp=row.timestamp,
         annotations_yaml=row.annotations_yaml,
     )
-
-
-def info_from_row(row: DbRow) -> MomentInfo:
-    from .records import moment_from_columns
-
-    return moment_from_columns(row)
 
 
 def leaf_snapshots(rows: Sequence[DbRow]) -> list[Snapshot]:

@@ -1,46 +1,174 @@
-"""A moment's record in each stored form, derived from the one declaration of its fields
-(``MomentInfo`` in base.py): SQL columns (``MomentRow``) and the S3 JSON body. Adding a
-field to ``MomentInfo`` adds it everywhere; ``tests/test_store_records.py`` checks that
-the table declares the same columns."""
+"""The stored records, each declared once, and every stored form derived from that one
+declaration: the SQL columns (``columns`` / ``from_columns``; the tables in tables.py
+declare the same columns, ``tests/test_store_records.py`` holds them to it) and the JSON
+bodies of S3 objects (``to_json`` / ``from_json``). The API's response models are derived
+from them too (``api/models.py``). Adding a field to a record adds it everywhere.
+
+A field is stored as itself unless ``_SQL_FORMS`` says otherwise (another column name or
+an encoding); datetime fields are ISO 8601 text in JSON.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import asdict, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args, get_type_hints
 
-from .base import MomentInfo
-from .rebuild import iso
+from moments_core.mdl import now
 
-MOMENT_FIELDS = tuple(f.name for f in fields(MomentInfo))
+from .stamps import iso
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
-def moment_columns(info: MomentInfo) -> dict[str, Any]:
-    """The moment as ``MomentRow`` columns (``meta`` as JSON text, "" when empty)."""
-    values = {name: getattr(info, name) for name in MOMENT_FIELDS}
-    values["meta"] = json.dumps(info.meta, sort_keys=True) if info.meta else ""
-    return values
-
-
-def moment_from_columns(row: Any) -> MomentInfo:
-    """A ``MomentRow`` (any row with the columns as attributes) back to its info."""
-    values = {name: getattr(row, name) for name in MOMENT_FIELDS}
-    values["deleted"] = bool(values["deleted"])
-    values["meta"] = json.loads(values["meta"]) if values["meta"] else {}
-    return MomentInfo(**values)
+# Closed sets, declared once. The records keep them as ``str`` (a form, the CLI or an
+# older log hands over plain text); every write checks them against these.
+MomentSource = Literal["chat", "compare", "corpus", "import", "api", "openai-api", "eval"]
+MOMENT_SOURCES: frozenset[str] = frozenset(get_args(MomentSource))
+FeedbackKind = Literal["rating", "thumbs", "label", "comment", "exclude", "preference"]
+FEEDBACK_KINDS: frozenset[str] = frozenset(get_args(FeedbackKind))
 
 
-def moment_json(info: MomentInfo) -> dict[str, Any]:
-    """The moment as the S3 index object and ``__agent_info`` hold it."""
-    body = asdict(info)
-    body["created_at"] = iso(info.created_at)
-    return body
+@dataclass(slots=True)
+class MomentInfo:
+    """Who a moment belongs to and where it came from."""
+
+    moment_id: str
+    agent_kind: str = "Agent"
+    agent_id: str = ""
+    agent_variant: str = ""
+    agent_instance_id: str = ""
+    config_version: int | None = None
+    source: str = "chat"  # one of MomentSource
+    created_at: datetime = field(default_factory=now)
+    deleted: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)  # e.g. compare_session_id
 
 
-def moment_from_json(body: Mapping[str, Any]) -> MomentInfo:
-    """Back from ``moment_json``; keys the declaration does not know are left out."""
-    values = {name: body[name] for name in MOMENT_FIELDS if name in body}
-    values["created_at"] = datetime.fromisoformat(values["created_at"])
-    return MomentInfo(**values)
+@dataclass(slots=True)
+class Feedback:
+    """A rating, thumbs, label, comment, exclusion, or a preference between two snapshots."""
+
+    snapshot_id: str
+    kind: str  # one of FeedbackKind
+    value: Any = None  # 1..5 for rating, +1/-1 for thumbs, text, bool, or "tie"
+    moment_id: str = ""
+    other_snapshot_id: str | None = None  # for preference: value names the winner
+    author: str = ""
+    id: str = ""
+    created_at: datetime = field(default_factory=now)
+
+
+@dataclass(slots=True)
+class ConfigVersion:
+    agent_kind: str
+    agent_id: str
+    agent_variant: str
+    version: int
+    yaml_text: str
+    created_at: datetime = field(default_factory=now)
+    author: str = ""
+
+
+@dataclass(slots=True)
+class StoredSnapshot:
+    """A snapshot as stored, relative to its parent, with its links as ids: the body of
+    an S3 snapshot object, and the SQL store's compact row once resolved (``seq`` keys
+    turned into ids, the two timestamp integers into the datetime)."""
+
+    snapshot_id: str
+    moment_id: str
+    parent_id: str | None
+    previous_snapshot_id: str | None  # as written, only when the tree link does not say it
+    timestamp: datetime
+    annotations_yaml: str
+    kept: int  # occurrences kept from the parent
+    added_count: int
+    added: str  # canonical MDL of the appended occurrences
+
+
+Record = TypeVar("Record", bound="DataclassInstance")
+
+
+@dataclass(frozen=True, slots=True)
+class SqlForm:
+    """A field kept in SQL under another column name or in another form."""
+
+    column: str
+    encode: Callable[[Any], Any]
+    decode: Callable[[Any], Any]
+
+
+def _meta_text(meta: dict[str, Any]) -> str:
+    return json.dumps(meta, sort_keys=True) if meta else ""
+
+
+def _meta_value(text: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(text) if text else {}
+    return value
+
+
+_SQL_FORMS: dict[type, dict[str, SqlForm]] = {
+    MomentInfo: {"meta": SqlForm("meta", _meta_text, _meta_value),
+                 "deleted": SqlForm("deleted", bool, bool)},  # 0/1 from some drivers
+    Feedback: {"value": SqlForm("value_json", json.dumps, json.loads)},
+}
+
+
+@cache
+def _layout(cls: type) -> tuple[tuple[str, bool, SqlForm | None], ...]:
+    """(field, is a datetime, its SQL form) for each field of a record class, in order."""
+    hints = get_type_hints(cls)
+    forms = _SQL_FORMS.get(cls, {})
+    return tuple((f.name, hints[f.name] is datetime, forms.get(f.name)) for f in fields(cls))
+
+
+def column_names(cls: type[DataclassInstance]) -> list[str]:
+    """The SQL columns a record class is stored in (besides a table's own key)."""
+    return [form.column if form else name for name, _, form in _layout(cls)]
+
+
+def columns(record: DataclassInstance) -> dict[str, Any]:
+    """The record as its table's column values."""
+    return {(form.column if form else name):
+            (form.encode(getattr(record, name)) if form else getattr(record, name))
+            for name, _, form in _layout(type(record))}
+
+
+def from_columns(cls: type[Record], row: Any) -> Record:
+    """A row with the record's columns as attributes (a SQLAlchemy row) back to it."""
+    return cls(**{name: form.decode(getattr(row, form.column)) if form else getattr(row, name)
+                  for name, _, form in _layout(cls)})
+
+
+def to_json(record: DataclassInstance) -> dict[str, Any]:
+    """The record as an S3 object's JSON body (datetimes as ISO text)."""
+    return {name: iso(getattr(record, name)) if is_time else getattr(record, name)
+            for name, is_time, _ in _layout(type(record))}
+
+
+def from_json(cls: type[Record], body: Mapping[str, Any]) -> Record:
+    """Back from ``to_json``; keys the declaration does not know are left out (an S3
+    snapshot object also holds its format and ``__agent_info``)."""
+    return cls(**{name: datetime.fromisoformat(body[name]) if is_time else body[name]
+                  for name, is_time, _ in _layout(cls) if name in body})
+
+
+__all__ = [
+    "FEEDBACK_KINDS",
+    "MOMENT_SOURCES",
+    "ConfigVersion",
+    "Feedback",
+    "FeedbackKind",
+    "MomentInfo",
+    "MomentSource",
+    "StoredSnapshot",
+    "column_names",
+    "columns",
+    "from_columns",
+    "from_json",
+    "to_json",
+]

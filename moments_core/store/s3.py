@@ -24,8 +24,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
@@ -35,58 +33,30 @@ from moments_core.mdl import Snapshot, now, parse_occurrences
 from moments_core.settings import Settings
 
 from . import s3keys
-from .base import (
-    ConfigVersion,
-    Feedback,
-    LogStore,
-    MomentFilter,
-    MomentInfo,
-    MomentSummary,
-    NewSnapshot,
-    NotFound,
-    ParentState,
-    StoreError,
-    StoreUnavailable,
-    TreeNode,
-)
+from .base import LogStore, MomentFilter, MomentSummary, NewSnapshot, ParentState, TreeNode
 from .delta import occurrence_texts, path_occurrences
+from .errors import NotFound, StoreError, StoreUnavailable
 from .lru import LRU
 from .path_index import PathIndex, S3PathIndex
-from .rebuild import iso, leaf_snapshots, node, snapshot_from_rows
-from .records import moment_from_json, moment_json
+from .rebuild import leaf_snapshots, node, snapshot_from_rows
+from .records import (
+    ConfigVersion,
+    Feedback,
+    MomentInfo,
+    StoredSnapshot,
+    from_json,
+    to_json,
+)
 from .s3client import make_client
 from .storable import bad_character
 
 FORMAT = "moments-relative-1"
 
 
-@dataclass(slots=True)
-class StoredSnapshot:
-    """The body of a snapshot object; attribute names match the SQL columns."""
-
-    snapshot_id: str
-    moment_id: str
-    parent_id: str | None
-    previous_snapshot_id: str | None
-    timestamp: str
-    annotations_yaml: str
-    kept: int
-    added_count: int
-    added: str
-
-    def to_json(self, info: MomentInfo) -> bytes:
-        body: dict[str, Any] = {"format": FORMAT, **asdict(self),
-                                "__agent_info": info_to_dict(info)}
-        return json.dumps(body, ensure_ascii=False).encode()
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> StoredSnapshot:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
-
-
-# The older names of the moment's JSON form (see records.py).
-info_to_dict = moment_json
-info_from_dict = moment_from_json
+def _snapshot_body(rec: StoredSnapshot, info: MomentInfo) -> bytes:
+    """A snapshot object: the stored snapshot with its moment under ``__agent_info``."""
+    body = {"format": FORMAT, **to_json(rec), "__agent_info": to_json(info)}
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 def _code(err: ClientError) -> str:
@@ -205,7 +175,7 @@ class S3Store(LogStore):
         body = self._get(s3keys.moment_index_key(self.prefix, moment_id))
         if body is None:
             return None
-        info = info_from_dict(json.loads(body))
+        info = from_json(MomentInfo, json.loads(body))
         self._known.put(moment_id, True)
         if not info.deleted:
             self._infos.put(moment_id, info)
@@ -213,7 +183,7 @@ class S3Store(LogStore):
 
     def _create_moment(self, info: MomentInfo) -> bool:
         created = self._create(s3keys.moment_index_key(self.prefix, info.moment_id),
-                               json.dumps(info_to_dict(info)).encode())
+                               json.dumps(to_json(info)).encode())
         self._known.put(info.moment_id, True)
         return created
 
@@ -234,7 +204,8 @@ class S3Store(LogStore):
         SQL has already checked it). At most three requests: the snapshot object first
         (an index entry never points at nothing), the moment's index object only when
         this process has not seen it (created, never overwritten), the snapshot's entry."""
-        self._put(s3keys.snapshot_key(self.prefix, info, rec.snapshot_id), rec.to_json(info))
+        self._put(s3keys.snapshot_key(self.prefix, info, rec.snapshot_id),
+                  _snapshot_body(rec, info))
         if self._known.get(info.moment_id) is None:
             self._create_moment(info)
         self._put(s3keys.snapshot_index_key(self.prefix, rec.snapshot_id),
@@ -259,7 +230,7 @@ class S3Store(LogStore):
             data = json.loads(body)
             if data.get("format") != FORMAT:
                 continue  # an older full-snapshot object: `moments import` reads those
-            rec = StoredSnapshot.from_json(data)
+            rec = from_json(StoredSnapshot, data)
             self._objects.put(rec.snapshot_id, rec)
             known[key] = rec
         return _in_topological_order(list(known.values()))
@@ -271,7 +242,7 @@ class S3Store(LogStore):
         body = self._get(s3keys.snapshot_key(self.prefix, info, snapshot_id))
         if body is None:
             return None
-        rec = StoredSnapshot.from_json(json.loads(body))
+        rec = from_json(StoredSnapshot, json.loads(body))
         self._objects.put(snapshot_id, rec)
         return rec
 
@@ -340,7 +311,7 @@ class S3Store(LogStore):
         snap = new.snapshot
         self.put_record(moment, StoredSnapshot(
             snapshot_id=snap.id, moment_id=snap.moment_id, parent_id=new.parent_id,
-            previous_snapshot_id=new.previous_snapshot_id, timestamp=iso(snap.timestamp),
+            previous_snapshot_id=new.previous_snapshot_id, timestamp=snap.timestamp,
             annotations_yaml=snap.annotations_yaml, kept=new.delta.kept,
             added_count=new.delta.added_count, added=new.delta.added,
         ))
@@ -349,11 +320,9 @@ class S3Store(LogStore):
     def _moment_of_snapshot(self, snapshot_id: str) -> str:
         return self._moment_of(snapshot_id)
 
-    def _write_feedback(self, feedback: Feedback, value_json: str) -> None:
-        body = asdict(feedback)
-        body["created_at"] = iso(feedback.created_at)
+    def _write_feedback(self, feedback: Feedback) -> None:
         self._put(s3keys.feedback_prefix(self.prefix, feedback.moment_id) + f"{feedback.id}.json",
-                  json.dumps(body).encode())
+                  json.dumps(to_json(feedback)).encode())
 
     # --- reads --------------------------------------------------------------------------
     def get_moment(self, moment_id: str) -> MomentInfo:
@@ -364,13 +333,6 @@ class S3Store(LogStore):
         if info is None:
             raise NotFound(f"moment {moment_id} is not stored")
         return info
-
-    def has_snapshot(self, snapshot_id: str) -> bool:
-        try:
-            self._moment_of(snapshot_id)
-        except NotFound:
-            return False
-        return True
 
     def get_snapshot(self, snapshot_id: str) -> Snapshot:
         _, path = self._path(snapshot_id)
@@ -390,7 +352,7 @@ class S3Store(LogStore):
         for r in self._records(self.get_moment(moment_id)):
             nodes[r.snapshot_id] = TreeNode(
                 snapshot_id=r.snapshot_id, parent_id=r.parent_id,
-                timestamp=datetime.fromisoformat(r.timestamp), kept=r.kept,
+                timestamp=r.timestamp, kept=r.kept,
                 added=parse_occurrences(r.added) if r.added else [],
                 annotations_yaml=r.annotations_yaml or "",
             )
@@ -403,7 +365,7 @@ class S3Store(LogStore):
 
     def _infos_matching(self, where: MomentFilter) -> list[MomentInfo]:
         keys = self._list(f"{self.prefix}/index/moments/")
-        infos = [info_from_dict(json.loads(b)) for b in self._pool.map(self._get, keys) if b]
+        infos = [from_json(MomentInfo, json.loads(b)) for b in self._pool.map(self._get, keys) if b]
         return [i for i in infos if where.matches(i)]
 
     def _list_moments(
@@ -416,8 +378,7 @@ class S3Store(LogStore):
         for info, recs in zip(infos, self._pool.map(self._records, infos), strict=True):
             parents = {r.parent_id for r in recs if r.parent_id is not None}
             last = max((r.timestamp for r in recs), default=None)
-            out.append(MomentSummary(info, len(recs), len(recs) - len(parents),
-                                     datetime.fromisoformat(last) if last else None))
+            out.append(MomentSummary(info, len(recs), len(recs) - len(parents), last))
         return out
 
     def _iter_leaves(self, where: MomentFilter) -> Iterator[tuple[MomentInfo, Snapshot]]:
@@ -433,7 +394,7 @@ class S3Store(LogStore):
             raise NotFound(f"moment {moment_id} is not stored")
         info.deleted = True
         self._put(s3keys.moment_index_key(self.prefix, moment_id),
-                  json.dumps(info_to_dict(info)).encode())
+                  json.dumps(to_json(info)).encode())
         self._infos.discard(moment_id)
 
     # --- feedback -------------------------------------------------------------------------
@@ -449,9 +410,7 @@ class S3Store(LogStore):
         for body in self._pool.map(self._get, self._list(prefix)):
             if body is None:
                 continue
-            d = json.loads(body)
-            d["created_at"] = datetime.fromisoformat(d["created_at"])
-            fb = Feedback(**d)
+            fb = from_json(Feedback, json.loads(body))
             if snapshot_id is None or snapshot_id in (fb.snapshot_id, fb.other_snapshot_id):
                 out.append(fb)
         out.sort(key=lambda f: (f.created_at, f.id))
@@ -462,9 +421,7 @@ class S3Store(LogStore):
         out = []
         for body in self._pool.map(self._get, self._list(prefix)):
             if body is not None:
-                d = json.loads(body)
-                d["created_at"] = datetime.fromisoformat(d["created_at"])
-                out.append(ConfigVersion(**d))
+                out.append(from_json(ConfigVersion, json.loads(body)))
         out.sort(key=lambda c: (c.agent_kind, c.agent_id, c.agent_variant, c.version))
         return out
 
@@ -479,9 +436,7 @@ class S3Store(LogStore):
             return versions[-1]
         cv = ConfigVersion(agent_kind, agent_id, agent_variant,
                            (versions[-1].version if versions else 0) + 1, yaml_text, now(), author)
-        body = asdict(cv)
-        body["created_at"] = iso(cv.created_at)
-        self._put(f"{prefix}{cv.version:06d}.json", json.dumps(body).encode())
+        self._put(f"{prefix}{cv.version:06d}.json", json.dumps(to_json(cv)).encode())
         return cv
 
     def list_config_versions(

@@ -6,7 +6,6 @@ as a chat turn does it. Reads rebuild moments from the parent-relative rows in b
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -22,29 +21,32 @@ from moments_core.mdl import Snapshot, now
 
 from . import bulk, stamps
 from .base import (
-    ConfigVersion,
-    Feedback,
     FilterFields,
     LogStore,
     MomentFilter,
-    MomentInfo,
     MomentSummary,
     NewSnapshot,
-    NotFound,
     ParentState,
-    StoreError,
-    StoreUnavailable,
     TreeNode,
     agent_key,
 )
 from .delta import occurrence_texts, path_occurrences
 from .engine import WRITE, create_store_engine
+from .errors import NotFound, StoreError, StoreUnavailable
 from .ids import CompactId
 from .lru import LRU
 from .migrate import upgrade
 from .path_index import PathIndex, SqlPathIndex
-from .rebuild import DbRow, Record, info_from_row, node, snapshot_from_rows
-from .records import moment_columns
+from .rebuild import DbRow, node, snapshot_from_rows
+from .records import (
+    ConfigVersion,
+    Feedback,
+    MomentInfo,
+    StoredSnapshot,
+    columns,
+    from_columns,
+    to_json,
+)
 from .tables import configs_t, feedback_t, moments_t, outbox_t, snapshots_t
 
 _AgentKey = tuple[str, str, str]
@@ -136,18 +138,12 @@ class SqlStore(LogStore):
         return rows
 
     @staticmethod
-    def _records(moment_id: str, rows: Sequence[DbRow]) -> list[Record]:
+    def _records(moment_id: str, rows: Sequence[DbRow]) -> list[StoredSnapshot]:
         """Compact rows of one moment (parents first) with their links as ids."""
         sid_of = {r.seq: r.snapshot_id for r in rows}
-        return [
-            Record(snapshot_id=r.snapshot_id, moment_id=moment_id,
-                   parent_id=sid_of.get(r.parent_seq) if r.parent_seq is not None else None,
-                   previous_snapshot_id=r.previous_snapshot_id,
-                   timestamp=stamps.decode(r.ts_us, r.utc_offset_s),
-                   annotations_yaml=r.annotations_yaml, kept=r.kept,
-                   added_count=r.added_count, added=r.added)
-            for r in rows
-        ]
+        return [_resolved(r, moment_id,
+                          sid_of.get(r.parent_seq) if r.parent_seq is not None else None)
+                for r in rows]
 
     def _texts_of(self, snapshot_id: str) -> tuple[str, int, tuple[str, ...]] | None:
         """(moment id, seq, occurrence texts) of a stored snapshot, or None."""
@@ -167,7 +163,7 @@ class SqlStore(LogStore):
     def _moment_row(self, conn: Connection, moment_id: str) -> tuple[MomentInfo, int] | None:
         """The moment's stored info and row key, read in ``conn``'s transaction."""
         row = conn.execute(select(moments_t).where(moments_t.c.moment_id == moment_id)).first()
-        return None if row is None else (info_from_row(row), int(row.pk))
+        return None if row is None else (from_columns(MomentInfo, row), int(row.pk))
 
     def _stored_agent(self, conn: Connection, moment_id: str) -> tuple[_AgentKey, int] | None:
         """Agent and row key of a stored moment, for reads (neither ever changes)."""
@@ -188,7 +184,7 @@ class SqlStore(LogStore):
         found = self._moment_row(conn, moment_id)
         moment = self.moment_for_save(found[0] if found else None, info, moment_id)
         if found is None:
-            self._insert_ignore(conn, moments_t, moment_columns(moment))
+            self._insert_ignore(conn, moments_t, columns(moment))
             found = self._moment_row(conn, moment_id)  # another writer may have won
             if found is None:
                 raise StoreError(f"moment {moment_id} could not be created")
@@ -232,7 +228,7 @@ class SqlStore(LogStore):
             row = conn.execute(select(moments_t).where(moments_t.c.moment_id == moment_id)).first()
         if row is None:
             raise NotFound(f"moment {moment_id} is not stored")
-        return info_from_row(row)
+        return from_columns(MomentInfo, row)
 
     def has_snapshot(self, snapshot_id: str) -> bool:
         if self._texts.get(snapshot_id) is not None:
@@ -298,7 +294,7 @@ class SqlStore(LogStore):
         self.save_snapshot(snap, info, orphan_as_root=orphan_as_root)
         return snap
 
-    def _path_records(self, snapshot_id: str) -> list[Record]:
+    def _path_records(self, snapshot_id: str) -> list[StoredSnapshot]:
         with self.engine.connect() as conn:
             rows = self._path_rows(conn, snapshot_id)
         return self._records(rows[-1].moment_id, rows)
@@ -383,7 +379,7 @@ class SqlStore(LogStore):
         for r in rows:
             n, inner, last = counts.get(r.pk, (0, 0, None))
             out.append(MomentSummary(
-                info=info_from_row(r), snapshots=n, leaves=n - inner,
+                info=from_columns(MomentInfo, r), snapshots=n, leaves=n - inner,
                 last_at=stamps.utc(last) if last is not None else None,
             ))
         return out
@@ -397,7 +393,7 @@ class SqlStore(LogStore):
             rows = conn.execute(
                 select(moments_t).where(and_(True, *conds)).order_by(moments_t.c.created_at)
             ).all()
-        return [info_from_row(r) for r in rows]
+        return [from_columns(MomentInfo, r) for r in rows]
 
     def _moment_batches(
         self, conds: list[Any], batch_size: int
@@ -415,7 +411,7 @@ class SqlStore(LogStore):
                 page = page.where(or_(m.created_at > after[0],
                                       and_(m.created_at == after[0], m.pk > after[1])))
             with self.engine.connect() as conn:
-                infos = [(int(r.pk), info_from_row(r)) for r in conn.execute(
+                infos = [(int(r.pk), from_columns(MomentInfo, r)) for r in conn.execute(
                     page.order_by(m.created_at, m.pk).limit(batch_size)
                 )]
                 if not infos:
@@ -544,12 +540,9 @@ class SqlStore(LogStore):
         with self.engine.connect() as conn:
             return self._moment_of(conn, snapshot_id)
 
-    def _write_feedback(self, feedback: Feedback, value_json: str) -> None:
+    def _write_feedback(self, feedback: Feedback) -> None:
         """Idempotent on the feedback's id: the same id replaces the stored record."""
-        values = {"id": feedback.id, "snapshot_id": feedback.snapshot_id,
-                  "moment_id": feedback.moment_id, "kind": feedback.kind,
-                  "value_json": value_json, "other_snapshot_id": feedback.other_snapshot_id,
-                  "author": feedback.author, "created_at": feedback.created_at}
+        values = columns(feedback)
 
         def work(conn: Connection) -> None:
             name = conn.dialect.name
@@ -583,19 +576,10 @@ class SqlStore(LogStore):
     @staticmethod
     def _feedback(conn: Connection, *conds: Any) -> list[Feedback]:
         stmt = select(feedback_t).where(and_(True, *conds))
-        return [
-            Feedback(snapshot_id=r.snapshot_id, kind=r.kind, value=json.loads(r.value_json),
-                     moment_id=r.moment_id, other_snapshot_id=r.other_snapshot_id,
-                     author=r.author, id=r.id, created_at=r.created_at)
-            for r in conn.execute(stmt.order_by(feedback_t.c.created_at, feedback_t.c.id))
-        ]
+        return [from_columns(Feedback, r)
+                for r in conn.execute(stmt.order_by(feedback_t.c.created_at, feedback_t.c.id))]
 
     # --- agent config versions ---------------------------------------------------------------
-    @staticmethod
-    def _config(r: DbRow) -> ConfigVersion:
-        return ConfigVersion(r.agent_kind, r.agent_id, r.agent_variant, r.version, r.yaml_text,
-                             r.created_at, r.author)
-
     def save_config_version(
         self, agent_kind: str, agent_id: str, agent_variant: str, yaml_text: str, author: str = ""
     ) -> ConfigVersion:
@@ -610,15 +594,11 @@ class SqlStore(LogStore):
                         .order_by(c.version.desc()).limit(1)
                     ).first()
                     if newest is not None and newest.yaml_text == yaml_text:
-                        return self._config(newest)
+                        return from_columns(ConfigVersion, newest)
                     version = ConfigVersion(agent_kind, agent_id, agent_variant,
                                             (newest.version if newest else 0) + 1, yaml_text,
                                             now(), author)
-                    conn.execute(configs_t.insert().values(
-                        agent_kind=agent_kind, agent_id=agent_id, agent_variant=agent_variant,
-                        version=version.version, yaml_text=yaml_text, author=author,
-                        created_at=version.created_at,
-                    ))
+                    conn.execute(configs_t.insert().values(**columns(version)))
                     return version
             except IntegrityError:
                 continue
@@ -635,7 +615,7 @@ class SqlStore(LogStore):
             if value is not None:
                 stmt = stmt.where(col == value)
         with self.engine.connect() as conn:
-            return [self._config(r) for r in conn.execute(stmt)]
+            return [from_columns(ConfigVersion, r) for r in conn.execute(stmt)]
 
     def get_config_version(
         self, agent_kind: str, agent_id: str, agent_variant: str, version: int | None = None
@@ -649,12 +629,12 @@ class SqlStore(LogStore):
         if row is None:
             which = f"version {version}" if version is not None else "any version"
             raise NotFound(f"config {agent_kind}/{agent_id}/{agent_variant}: {which} not stored")
-        return self._config(row)
+        return from_columns(ConfigVersion, row)
 
     # --- raw rows, for the S3 mirror and the benchmark ------------------------------------------
-    def snapshot_record(self, snapshot_id: str) -> dict[str, Any]:
-        """A stored snapshot as a plain dict, its links as ids and its time as ISO text
-        (the S3 object body's fields). One row read, whatever the conversation's length."""
+    def stored_snapshot(self, snapshot_id: str) -> StoredSnapshot:
+        """A stored snapshot with its links as ids (what the S3 object holds). One row
+        read, whatever the conversation's length."""
         parent = aliased(snapshots_t)
         stmt = (
             select(*_ROW_COLS, moments_t.c.moment_id,
@@ -668,17 +648,16 @@ class SqlStore(LogStore):
             r = conn.execute(stmt).first()
         if r is None:
             raise NotFound(f"snapshot {snapshot_id} is not stored")
-        return Record(snapshot_id=r.snapshot_id, moment_id=r.moment_id,
-                      parent_id=r.parent_snapshot_id,
-                      previous_snapshot_id=r.previous_snapshot_id,
-                      timestamp=stamps.decode(r.ts_us, r.utc_offset_s),
-                      annotations_yaml=r.annotations_yaml, kept=r.kept,
-                      added_count=r.added_count, added=r.added).as_dict()
+        return _resolved(r, r.moment_id, r.parent_snapshot_id)
+
+    def snapshot_record(self, snapshot_id: str) -> dict[str, Any]:
+        """``stored_snapshot`` as the S3 object body's fields (the time as ISO text)."""
+        return to_json(self.stored_snapshot(snapshot_id))
 
     def moment_records(self, moment_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = self._moment_rows(conn, moment_id)
-        return [r.as_dict() for r in self._records(moment_id, rows)]
+        return [to_json(r) for r in self._records(moment_id, rows)]
 
     # --- path index (issue 17, H6) ----------------------------------------------------
     def path_index(self) -> PathIndex:
@@ -692,6 +671,15 @@ def _reason(err: DBAPIError) -> str:
     """The driver's first line, without the statement and parameters SQLAlchemy appends."""
     text = str(err.orig).strip() if err.orig is not None else ""
     return text.splitlines()[0][:300] if text else type(err).__name__
+
+
+def _resolved(r: DbRow, moment_id: str, parent_id: str | None) -> StoredSnapshot:
+    """A compact snapshot row with its links as ids and its time as the datetime."""
+    return StoredSnapshot(
+        snapshot_id=r.snapshot_id, moment_id=moment_id, parent_id=parent_id,
+        previous_snapshot_id=r.previous_snapshot_id,
+        timestamp=stamps.decode(r.ts_us, r.utc_offset_s), annotations_yaml=r.annotations_yaml,
+        kept=r.kept, added_count=r.added_count, added=r.added)
 
 
 def _spans(rows: Sequence[DbRow]) -> dict[int, tuple[int, int]]:

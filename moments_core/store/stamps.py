@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 
-from .base import StoreError
+from .errors import StoreError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LOCAL_EPOCH = datetime(1970, 1, 1)
@@ -55,3 +55,8 @@ def utc(micros: int) -> datetime:
         return _EPOCH + timedelta(microseconds=micros)
     except OverflowError:
         return (datetime.max if micros > 0 else datetime.min).replace(tzinfo=UTC)
+
+
+def iso(ts: datetime) -> str:
+    """ISO 8601 with an offset (the JSON form); naive times are taken as UTC."""
+    return (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).isoformat()
