@@ -11,7 +11,14 @@ from typing import get_args
 
 from moments_core.mdl import Occurrence, Participant, Self
 from moments_core.mdl.display import occurrence_text
-from moments_core.store.base import LogStore, MomentInfo, MomentSource, MomentSummary, TreeNode
+from moments_core.store.base import (
+    LogStore,
+    MomentFilter,
+    MomentInfo,
+    MomentSource,
+    MomentSummary,
+    TreeNode,
+)
 
 from .feedback import moment_ratings
 from .turns import tree_turns
@@ -96,23 +103,15 @@ def matches(nodes: Iterable[TreeNode], text: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class ListQuery:
-    agent_kind: str | None = None
-    agent_id: str | None = None
-    agent_variant: str | None = None
-    since: datetime | None = None
-    source: str | None = None
-    include_deleted: bool = False
+class ListQuery(MomentFilter):
+    """The store's moment filter plus a text search over what was said."""
+
     search: str = ""
 
 
 def _list(store: LogStore, query: ListQuery, limit: int | None, offset: int
           ) -> list[MomentSummary]:
-    return store.list_moments(
-        agent_kind=query.agent_kind, agent_id=query.agent_id,
-        agent_variant=query.agent_variant, since=query.since, source=query.source,
-        include_deleted=query.include_deleted, limit=limit, offset=offset,
-    )
+    return store.list_moments(query.moments_only(), limit=limit, offset=offset)
 
 
 def list_conversations(store: LogStore, query: ListQuery, limit: int, offset: int = 0
@@ -125,11 +124,7 @@ def list_conversations(store: LogStore, query: ListQuery, limit: int, offset: in
         # One bulk walk over the trees (a few queries per batch of moments), newest first
         # after it; the page's summaries are then counted from the trees themselves.
         found: list[MomentSummary] = []
-        for info, nodes, _ in store.iter_trees(
-            agent_kind=query.agent_kind, agent_id=query.agent_id,
-            agent_variant=query.agent_variant, since=query.since, source=query.source,
-            include_deleted=query.include_deleted,
-        ):
+        for info, nodes, _ in store.iter_trees(query.moments_only()):
             if matches(nodes, search):
                 leaves = sum(1 for n in nodes if not n.children)
                 found.append(MomentSummary(info, len(nodes), leaves))
