@@ -111,7 +111,9 @@ def launch_browser(playwright: Any) -> Any:
 
 
 def send(page: Any, text: str) -> None:
-    """Type a line into the chat input and send it."""
+    """Type a line into the chat input and send it (once the page is idle: a line sent
+    while the previous answer's rerun redraws the input can be lost)."""
+    wait_idle(page)
     box = page.locator('[data-testid="stChatInput"] textarea')
     box.fill(text)
     box.press("Enter")

@@ -137,7 +137,7 @@ def test_reload_back_forward_shared_link_and_recent_list(dashboard: Dashboard,
     page.reload(wait_until="domcontentloaded")
     expect(page.get_by_text("You said: two")).to_be_visible(timeout=30_000)
     wait_idle(page)
-    assert bubbles(page).count() == 4
+    expect(bubbles(page)).to_have_count(4, timeout=30_000)
 
     page.get_by_role("button", name="Regenerate").last.click()
     expect(page.get_by_text("2/2")).to_be_visible(timeout=30_000)
@@ -184,7 +184,7 @@ def test_regenerate_and_edit_stream_in_place_cancel_and_thumbs(
     send(page, "two")
     expect(page.get_by_text("Second answer.")).to_be_visible(timeout=30_000)
     wait_idle(page)
-    assert bubbles(page).count() == 4
+    expect(bubbles(page)).to_have_count(4, timeout=30_000)
 
     # Regenerate the FIRST answer: while the model works, the turns below it are gone and
     # the waiting bubble stands where the old answer was.
@@ -195,9 +195,8 @@ def test_regenerate_and_edit_stream_in_place_cancel_and_thumbs(
     expect(page.get_by_text("Second answer.")).to_have_count(0)
     page.screenshot(path=str(ARTIFACTS / "chat-regenerate-in-place.png"))
     expect(page.get_by_text("Redone.")).to_be_visible(timeout=30_000)
-    wait_idle(page)
-    assert bubbles(page).count() == 2
-    assert "Redone." in bubbles(page).nth(1).inner_text()
+    expect(bubbles(page)).to_have_count(2, timeout=30_000)
+    expect(bubbles(page).nth(1)).to_contain_text("Redone.")
 
     # Edit, then Cancel: the form closes and nothing is stored.
     store = open_store(dashboard.db_url)
@@ -211,7 +210,10 @@ def test_regenerate_and_edit_stream_in_place_cancel_and_thumbs(
 
     # Edit and send: the edited line replaces the old one in place while the model works.
     fake_openai.reply = "Edited answer."
+    wait_idle(page)
     page.get_by_role("button", name="Edit").first.click()
+    expect(page.get_by_role("button", name="Cancel")).to_be_visible(timeout=30_000)
+    wait_idle(page)
     page.locator('[data-testid="stForm"] textarea').fill("uno")
     page.get_by_role("button", name="Send edited message").click()
     expect(bubbles(page)).to_have_count(2, timeout=2_500)
