@@ -101,3 +101,19 @@ def test_an_unknown_source_or_feedback_kind_is_refused(store: LogStore) -> None:
     with pytest.raises(StoreError, match="feedback kind 'stars' is not one of"):
         store.add_feedback(Feedback(snapshot_id=snap.id, kind="stars", value=5))
     assert store.list_feedback(snapshot_id=snap.id) == []
+
+
+def test_the_api_sends_the_records_fields_in_their_declared_order() -> None:
+    from moments_core.api.models import MomentInfoOut, TreeNodeOut
+    from moments_core.mdl import parse_occurrences
+    from moments_core.store.base import TreeNode
+
+    info = RECORDS[0]
+    sent = MomentInfoOut.of(info).model_dump(mode="json")
+    assert list(sent) == [f.name for f in fields(MomentInfo) if f.name != "meta"]
+    assert sent["created_at"] == "2026-11-24T08:15:30.123456+02:00" and sent["deleted"] is True
+    node = TreeNode("s2", "s1", STAMP, 3, parse_occurrences('Self: "Hi"'), ["s3"], "x: 1\n")
+    assert TreeNodeOut.of(node).model_dump(mode="json") == {
+        "snapshot_id": "s2", "parent_id": "s1", "timestamp": "2026-11-24T08:15:30.123456+02:00",
+        "kept": 3, "added": [{"kind": "Self", "content": {"emotion": "", "says": "Hi"}}],
+        "children": ["s3"]}

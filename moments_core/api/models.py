@@ -7,8 +7,9 @@ by ``moments_core.mdl`` (with a message that names the occurrence), not by the s
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from collections.abc import Collection
+from dataclasses import fields
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 from pydantic import (
     AfterValidator,
@@ -18,12 +19,17 @@ from pydantic import (
     JsonValue,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
+    create_model,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from moments_core.agents.names import NAME_MAX, NAME_PATTERN, check_name
 from moments_core.mdl import KEYWORDS
+from moments_core.store.base import MomentInfo, TreeNode
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # Listed in the schema for clients; checked by moments_core.mdl, whose message is clearer.
 OCCURRENCE_KINDS = sorted(KEYWORDS | {"Participant"})
@@ -158,25 +164,40 @@ class VariantOut(BaseModel):
     participant: str
 
 
-class MomentInfoOut(BaseModel):
-    moment_id: str
-    agent_kind: str
-    agent_id: str
-    agent_variant: str
-    agent_instance_id: str
-    config_version: int | None
-    source: str
-    created_at: datetime
-    deleted: bool
+def _fields_of(record: type[DataclassInstance], *, leave_out: Collection[str] = (),
+               **given: tuple[Any, Any]) -> dict[str, Any]:
+    """A store record's fields as pydantic field definitions: all required, typed as the
+    record declares them unless ``given`` (type, Field) for a field; ``leave_out`` are
+    not sent."""
+    hints = get_type_hints(record)
+    return {f.name: given.get(f.name, (hints[f.name], ...))
+            for f in fields(record) if f.name not in leave_out}
 
 
-class TreeNodeOut(BaseModel):
-    snapshot_id: str
-    parent_id: str | None
-    timestamp: datetime
-    kept: int = Field(description="occurrences kept from the parent")
-    added: list[OccurrenceModel] = Field(description="occurrences this snapshot appends")
-    children: list[str]
+# The store's records are declared once (moments_core/store/records.py); these responses
+# are derived from them, so a field added there is sent here. ``meta`` stays internal.
+class MomentInfoOut(create_model(  # type: ignore[misc]
+        "MomentInfoFields", **_fields_of(MomentInfo, leave_out={"meta"}))):
+    """Who a moment belongs to and where it came from."""
+
+    @classmethod
+    def of(cls, info: MomentInfo) -> MomentInfoOut:
+        return cls(**{name: getattr(info, name) for name in cls.model_fields})
+
+
+class TreeNodeOut(create_model(  # type: ignore[misc]
+        "TreeNodeFields", **_fields_of(
+            TreeNode, leave_out={"annotations_yaml"},
+            kept=(int, Field(description="occurrences kept from the parent")),
+            added=(list[OccurrenceModel],
+                   Field(description="occurrences this snapshot appends"))))):
+    """A snapshot in its moment's tree, with what it appends."""
+
+    @classmethod
+    def of(cls, node: TreeNode) -> TreeNodeOut:
+        values = {name: getattr(node, name) for name in cls.model_fields}
+        values["added"] = [o.to_dict() for o in node.added]
+        return cls(**values)
 
 
 class TreeOut(BaseModel):

@@ -106,16 +106,7 @@ def moment_tree(moment_id: MomentId, ctx: Ctx) -> TreeOut:
     if not nodes:
         raise ApiError(404, f"moment {moment_id} has no snapshots")
     return TreeOut(
-        moment=MomentInfoOut(
-            moment_id=info.moment_id, agent_kind=info.agent_kind, agent_id=info.agent_id,
-            agent_variant=info.agent_variant, agent_instance_id=info.agent_instance_id,
-            config_version=info.config_version, source=info.source,
-            created_at=info.created_at, deleted=info.deleted,
-        ),
-        snapshots=[
-            TreeNodeOut(snapshot_id=n.snapshot_id, parent_id=n.parent_id, timestamp=n.timestamp,
-                        kept=n.kept, added=[o.to_dict() for o in n.added], children=n.children)
-            for n in nodes
-        ],
+        moment=MomentInfoOut.of(info),
+        snapshots=[TreeNodeOut.of(n) for n in nodes],
         leaves=[n.snapshot_id for n in nodes if not n.children],
     )

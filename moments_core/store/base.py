@@ -10,14 +10,11 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Unpack
 
-import yaml
-
 from moments_core.mdl import Snapshot, new_id
-from moments_core.mdl.yamlio import load_yaml
 
 from .delta import Delta, check_added, compute_delta, occurrence_texts
 from .errors import MomentDeleted, NotFound, StoreError, StoreUnavailable
@@ -31,6 +28,7 @@ from .records import (
     FeedbackKind,
     MomentInfo,
     MomentSource,
+    TreeNode,
 )
 from .storable import check_occurrence_texts, check_text
 
@@ -43,31 +41,6 @@ class MomentSummary:
     snapshots: int
     leaves: int
     last_at: datetime | None = None
-
-
-@dataclass(slots=True)
-class TreeNode:
-    """A snapshot inside its moment's tree, without the full moment."""
-
-    snapshot_id: str
-    parent_id: str | None
-    timestamp: datetime
-    kept: int  # occurrences kept from the parent
-    added: list[Any]  # the occurrences this snapshot appends (typed Occurrence objects)
-    children: list[str] = field(default_factory=list)
-    annotations_yaml: str = ""  # the snapshot's annotations, as written
-
-    @property
-    def annotations(self) -> dict[str, Any]:
-        """The annotations parsed: {} when there are none or they do not parse as a
-        YAML mapping."""
-        if not self.annotations_yaml:
-            return {}
-        try:
-            value = load_yaml(self.annotations_yaml)
-        except (yaml.YAMLError, RecursionError):
-            return {}
-        return value if isinstance(value, dict) else {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,17 +24,9 @@ from sqlalchemy import delete, func, select, update
 
 from moments_core.mdl import Snapshot
 
-from .base import (
-    FilterFields,
-    LogStore,
-    MomentFilter,
-    MomentSummary,
-    NewSnapshot,
-    ParentState,
-    TreeNode,
-)
+from .base import FilterFields, LogStore, MomentFilter, MomentSummary, NewSnapshot, ParentState
 from .path_index import PathIndex
-from .records import ConfigVersion, Feedback, MomentInfo
+from .records import ConfigVersion, Feedback, MomentInfo, TreeNode
 from .s3 import S3Store
 from .sql import SqlStore
 from .tables import outbox_t

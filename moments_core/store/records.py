@@ -1,4 +1,5 @@
-"""The stored records, each declared once, and every stored form derived from that one
+"""The stored records, each declared once (and ``TreeNode``, a snapshot as a tree
+shows it), and every stored form derived from that one
 declaration: the SQL columns (``columns`` / ``from_columns``; the tables in tables.py
 declare the same columns, ``tests/test_store_records.py`` holds them to it) and the JSON
 bodies of S3 objects (``to_json`` / ``from_json``). The API's response models are derived
@@ -17,7 +18,10 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args, get_type_hints
 
+import yaml
+
 from moments_core.mdl import now
+from moments_core.mdl.yamlio import load_yaml
 
 from .stamps import iso
 
@@ -71,6 +75,31 @@ class ConfigVersion:
     yaml_text: str
     created_at: datetime = field(default_factory=now)
     author: str = ""
+
+
+@dataclass(slots=True)
+class TreeNode:
+    """A snapshot inside its moment's tree, without the full moment."""
+
+    snapshot_id: str
+    parent_id: str | None
+    timestamp: datetime
+    kept: int  # occurrences kept from the parent
+    added: list[Any]  # the occurrences this snapshot appends (typed Occurrence objects)
+    children: list[str] = field(default_factory=list)
+    annotations_yaml: str = ""  # the snapshot's annotations, as written
+
+    @property
+    def annotations(self) -> dict[str, Any]:
+        """The annotations parsed: {} when there are none or they do not parse as a
+        YAML mapping."""
+        if not self.annotations_yaml:
+            return {}
+        try:
+            value = load_yaml(self.annotations_yaml)
+        except (yaml.YAMLError, RecursionError):
+            return {}
+        return value if isinstance(value, dict) else {}
 
 
 @dataclass(slots=True)
@@ -156,19 +185,3 @@ def from_json(cls: type[Record], body: Mapping[str, Any]) -> Record:
     return cls(**{name: datetime.fromisoformat(body[name]) if is_time else body[name]
                   for name, is_time, _ in _layout(cls) if name in body})
 
-
-__all__ = [
-    "FEEDBACK_KINDS",
-    "MOMENT_SOURCES",
-    "ConfigVersion",
-    "Feedback",
-    "FeedbackKind",
-    "MomentInfo",
-    "MomentSource",
-    "StoredSnapshot",
-    "column_names",
-    "columns",
-    "from_columns",
-    "from_json",
-    "to_json",
-]

@@ -33,7 +33,7 @@ from moments_core.mdl import Snapshot, now, parse_occurrences
 from moments_core.settings import Settings
 
 from . import s3keys
-from .base import LogStore, MomentFilter, MomentSummary, NewSnapshot, ParentState, TreeNode
+from .base import LogStore, MomentFilter, MomentSummary, NewSnapshot, ParentState
 from .delta import occurrence_texts, path_occurrences
 from .errors import NotFound, StoreError, StoreUnavailable
 from .lru import LRU
@@ -44,6 +44,7 @@ from .records import (
     Feedback,
     MomentInfo,
     StoredSnapshot,
+    TreeNode,
     from_json,
     to_json,
 )

@@ -27,7 +27,6 @@ from .base import (
     MomentSummary,
     NewSnapshot,
     ParentState,
-    TreeNode,
     agent_key,
 )
 from .delta import occurrence_texts, path_occurrences
@@ -43,6 +42,7 @@ from .records import (
     Feedback,
     MomentInfo,
     StoredSnapshot,
+    TreeNode,
     columns,
     from_columns,
     to_json,
