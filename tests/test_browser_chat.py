@@ -188,9 +188,10 @@ def test_regenerate_and_edit_stream_in_place_cancel_and_thumbs(
 
     # Regenerate the FIRST answer: while the model works, the turns below it are gone and
     # the waiting bubble stands where the old answer was.
-    fake_openai.default, fake_openai.slow_seconds, fake_openai.reply = "slow", 3.0, "Redone."
+    # The model takes 8 s: the old turns must be gone well before its answer arrives.
+    fake_openai.default, fake_openai.slow_seconds, fake_openai.reply = "slow", 8.0, "Redone."
     page.get_by_role("button", name="Regenerate").first.click()
-    expect(bubbles(page)).to_have_count(2, timeout=2_500)
+    expect(bubbles(page)).to_have_count(2, timeout=6_000)
     expect(bubbles(page).nth(1)).to_contain_text("thinking…")
     expect(page.get_by_text("Second answer.")).to_have_count(0)
     page.screenshot(path=str(ARTIFACTS / "chat-regenerate-in-place.png"))
@@ -216,7 +217,7 @@ def test_regenerate_and_edit_stream_in_place_cancel_and_thumbs(
     wait_idle(page)
     page.locator('[data-testid="stForm"] textarea').fill("uno")
     page.get_by_role("button", name="Send edited message").click()
-    expect(bubbles(page)).to_have_count(2, timeout=2_500)
+    expect(bubbles(page)).to_have_count(2, timeout=6_000)
     expect(bubbles(page).nth(1)).to_contain_text("thinking…")
     assert "uno" in bubbles(page).nth(0).inner_text()
     expect(page.get_by_text("Edited answer.")).to_be_visible(timeout=30_000)
