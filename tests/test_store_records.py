@@ -117,3 +117,14 @@ def test_the_api_sends_the_records_fields_in_their_declared_order() -> None:
         "snapshot_id": "s2", "parent_id": "s1", "timestamp": "2026-11-24T08:15:30.123456+02:00",
         "kept": 3, "added": [{"kind": "Self", "content": {"emotion": "", "says": "Hi"}}],
         "children": ["s3"]}
+
+
+def test_an_agents_and_a_simulated_participants_init_share_one_mdl_check() -> None:
+    """One MDL check for every config field holding MDL (agents/config.MDLText)."""
+    from pydantic import ValidationError
+
+    from moments_core.evals.suite import Simulated
+
+    with pytest.raises(ValidationError, match="not valid MDL at line 1, column"):
+        Simulated(init='Self: "unterminated')
+    assert Simulated(init='Customer: "Hi"').init == 'Customer: "Hi"'

@@ -10,16 +10,37 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from moments_core.mdl import MDLSyntaxError, Occurrence, parse_occurrences
 from moments_core.providers import PROVIDERS, GenerationParams
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ProviderName = Literal["local", "transformers", "openai", "cohere", "instant"]
+
+
+def valid_mdl(value: str) -> str:
+    """``value`` when it parses as MDL occurrences; a ValueError naming where it does not."""
+    try:
+        parse_occurrences(value)
+    except MDLSyntaxError as err:
+        raise ValueError(f"not valid MDL at line {err.line}, column {err.column}: "
+                         f"{err.message}") from None
+    return value
+
+
+# A config field holding MDL (an agent's or a simulated participant's ``init``).
+MDLText = Annotated[str, AfterValidator(valid_mdl)]
 
 # kind -> (provider, mode, default model) for configs written for the older system.
 LEGACY_KINDS: dict[str, tuple[str, str, str]] = {
@@ -78,7 +99,7 @@ class AgentConfig(BaseModel):
     # A client's system/developer message on the OpenAI-compatible API never replaces the
     # prompt: it is refused (400), or with "context" kept as a Context occurrence.
     accept_system: Literal["refuse", "context"] = "refuse"
-    init: str
+    init: MDLText
 
     @field_validator("mdl", "id", "variant", mode="before")
     @classmethod
@@ -101,16 +122,6 @@ class AgentConfig(BaseModel):
         """The key named by ``api_key: ${VAR}``, from the environment ("" when unset)."""
         m = ENV_REFERENCE.fullmatch(self.api_key)
         return os.environ.get(m.group(1), "") if m else ""
-
-    @field_validator("init")
-    @classmethod
-    def _valid_mdl(cls, value: str) -> str:
-        try:
-            parse_occurrences(value)
-        except MDLSyntaxError as err:
-            raise ValueError(f"not valid MDL at line {err.line}, column {err.column}: "
-                             f"{err.message}") from None
-        return value
 
     @property
     def key(self) -> tuple[str, str, str]:

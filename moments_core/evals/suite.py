@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from moments_core.mdl import MDLSyntaxError, parse_occurrences
+from moments_core.agents.config import MDLText
 from moments_core.providers import GenerationParams
 
 #: The check keys an assertion may have; exactly one per assertion.
@@ -144,22 +144,12 @@ class Simulated(ModelSpec):
     """A simulated participant: its own moment starts with ``init`` (its persona and
     goal); the agent's lines appear in it as ``agent_name``'s."""
 
-    init: str
+    init: MDLText
     name: str = ""  # the participant's name in the agent's moment (default: the config's)
     agent_name: str = "Agent"  # how the agent is named in the participant's moment
     opener: str = ""  # a fixed first line; the model writes it when empty
     params: GenerationParams = Field(
         default_factory=lambda: GenerationParams(temperature=0.7, max_tokens=60))
-
-    @field_validator("init")
-    @classmethod
-    def _valid_mdl(cls, value: str) -> str:
-        try:
-            parse_occurrences(value)
-        except MDLSyntaxError as err:
-            raise ValueError(f"not valid MDL at line {err.line}, column {err.column}: "
-                             f"{err.message}") from None
-        return value
 
 
 class Scenario(_Strict):
