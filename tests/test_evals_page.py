@@ -37,11 +37,18 @@ def evals_env(env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _finish(at: AppTest, seconds: float = 60) -> None:
+    # The matrix shows while a run is going (the record is saved after every case), so
+    # wait for the stored run to be done, then for the page to show it.
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         at.run()
-        if any("Pass rate" in s.value for s in at.subheader):
-            return
+        store = store_now()
+        runs = store.list_eval_runs("page-suite")
+        store.close()
+        if runs and runs[0].status == "done":
+            at.run()
+            if any("Pass rate" in s.value for s in at.subheader):
+                return
         time.sleep(0.3)
     raise AssertionError("the run did not finish")
 
