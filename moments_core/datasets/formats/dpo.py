@@ -109,39 +109,43 @@ def pairs_of(tree: TreeView, conversations: list[Conversation], ctx: ExportConte
                     yield Pair(prompt, up.says, down.says, "thumbs")
 
 
-class Dpo(DatasetFormat):
+class _PreferenceFormat(DatasetFormat):
+    """A row per preference pair (``pairs_of``); each format only lays the pair out."""
+
+    preference = True
+
+    def rows(
+        self, tree: TreeView, conversations: list[Conversation], ctx: ExportContext
+    ) -> Iterator[tuple[Split, Row]]:
+        split = conversations[0].split if conversations else "train"
+        for pair in pairs_of(tree, conversations, ctx):
+            yield split, self.row(messages_dicts(chat(pair.prompt)),
+                                  [{"role": "assistant", "content": pair.chosen}],
+                                  [{"role": "assistant", "content": pair.rejected}])
+
+    def row(self, prompt: list[dict[str, str]], chosen: list[dict[str, str]],
+            rejected: list[dict[str, str]]) -> Row:
+        raise NotImplementedError
+
+
+class Dpo(_PreferenceFormat):
     name = "dpo"
     description = "TRL preference rows: prompt (messages), chosen, rejected"
     suffixes = (".jsonl", ".parquet")
     parquet = True
-    preference = True
 
-    def rows(
-        self, tree: TreeView, conversations: list[Conversation], ctx: ExportContext
-    ) -> Iterator[tuple[Split, Row]]:
-        split = conversations[0].split if conversations else "train"
-        for pair in pairs_of(tree, conversations, ctx):
-            yield split, {
-                "prompt": messages_dicts(chat(pair.prompt)),
-                "chosen": [{"role": "assistant", "content": pair.chosen}],
-                "rejected": [{"role": "assistant", "content": pair.rejected}],
-            }
+    def row(self, prompt: list[dict[str, str]], chosen: list[dict[str, str]],
+            rejected: list[dict[str, str]]) -> Row:
+        return {"prompt": prompt, "chosen": chosen, "rejected": rejected}
 
 
-class OpenAIPreference(DatasetFormat):
+class OpenAIPreference(_PreferenceFormat):
     name = "openai-preference"
     description = "OpenAI preference fine-tuning JSONL: input, preferred/non-preferred output"
-    preference = True
 
-    def rows(
-        self, tree: TreeView, conversations: list[Conversation], ctx: ExportContext
-    ) -> Iterator[tuple[Split, Row]]:
-        split = conversations[0].split if conversations else "train"
-        for pair in pairs_of(tree, conversations, ctx):
-            yield split, {
-                "input": {"messages": messages_dicts(chat(pair.prompt))},
-                "preferred_output": [{"role": "assistant", "content": pair.chosen}],
-                "non_preferred_output": [{"role": "assistant", "content": pair.rejected}],
-            }
+    def row(self, prompt: list[dict[str, str]], chosen: list[dict[str, str]],
+            rejected: list[dict[str, str]]) -> Row:
+        return {"input": {"messages": prompt}, "preferred_output": chosen,
+                "non_preferred_output": rejected}
 
 Split_ = Split  # re-exported name for type checkers of callers
