@@ -340,14 +340,16 @@ def line_of(text: str) -> Participant | None:
         return None
 
 
-# The conversation sits in one slot: a regenerate or an edit first empties it, so the
-# turns below the replaced one vanish at once and the new answer streams in its place.
-slot = st.empty()
+# The conversation sits in one slot, and a second one below it stays empty. A regenerate
+# or an edit empties the first (so the turns below the replaced one vanish at once) and
+# streams into the second: a block redrawn in place would keep its old children on screen
+# until the run ends.
+slot, live = st.empty(), st.empty()
 if MOMENT in st.session_state:
     view = branch_view(store(), st.session_state[MOMENT], st.session_state[LEAF])
     if pending_regen:
         slot.empty()
-        with slot.container():
+        with live.container():
             show(view, view.lines[:cut_before(view, pending_regen, last_line=True)],
                  actions=False)
             run_turn(agent, agent.regenerate(pending_regen))
@@ -358,7 +360,7 @@ if MOMENT in st.session_state:
         parent_id = view.nodes[edited_sid].parent_id if edited_sid in view.nodes else None
         if edited is not None and parent_id is not None:
             slot.empty()
-            with slot.container():
+            with live.container():
                 show(view, view.lines[:cut_before(view, edited_sid)], actions=False)
                 with st.chat_message("user"):
                     show_said(participant_name, text)
