@@ -54,7 +54,11 @@ class Settings:
         doc="Folder of agent variant configs ({kind}-{id}-{variant}.yaml).",
         default_doc="./configs",
     )
-    evals_dir: Path = setting(PROJECT_ROOT / "evals", "MOMENTS_EVALS_DIR", doc="Folder of evaluation suites (*.yaml) the Evals page lists.", default_doc="./evals")  # noqa: E501
+    evals_dir: Path = setting(
+        PROJECT_ROOT / "evals", "MOMENTS_EVALS_DIR",
+        doc="Folder of evaluation suites (*.yaml) the Evals page lists.",
+        default_doc="./evals",
+    )
     db_url: str = setting(
         "", "MOMENTS_DB_URL",
         doc="SQLAlchemy URL of the log store (sqlite:///… or postgresql+psycopg://…).",
@@ -101,9 +105,21 @@ class Settings:
     default_agent: str = setting(
         "cafebot-01", "MOMENTS_DEFAULT_AGENT", doc="Variant the dashboard opens with."
     )
-    local_threads: int = setting(0, "MOMENTS_LOCAL_THREADS", doc="CPU threads of the local model; 0: half the CPUs (llama.cpp's threads stall each other on a busy machine).")
-    local_n_ctx: int = setting(4096, "MOMENTS_LOCAL_N_CTX", doc="Context window of the local model, in tokens (longer conversations are windowed to fit).")
-    api_default_variant: str = setting("", "MOMENTS_API_DEFAULT_VARIANT", doc="Variant (kind-id-variant) a start without kind/id/variant talks to: the older web client's placeholder snapshot. Empty: MOMENTS_DEFAULT_AGENT.")
+    local_threads: int = setting(
+        0, "MOMENTS_LOCAL_THREADS",
+        doc="CPU threads of the local model; 0: half the CPUs "
+        "(llama.cpp's threads stall each other on a busy machine).",
+    )
+    local_n_ctx: int = setting(
+        4096, "MOMENTS_LOCAL_N_CTX",
+        doc="Context window of the local model, in tokens (longer conversations are windowed "
+        "to fit).",
+    )
+    api_default_variant: str = setting(
+        "", "MOMENTS_API_DEFAULT_VARIANT",
+        doc="Variant (kind-id-variant) a start without kind/id/variant talks to: the older web "
+        "client's placeholder snapshot. Empty: MOMENTS_DEFAULT_AGENT.",
+    )
     api_max_body: int = setting(
         1_000_000, "MOMENTS_API_MAX_BODY",
         doc="Largest request body the API reads, in bytes (larger: 413, nothing read).",
@@ -169,7 +185,8 @@ def settings_table() -> str:
         default = f.metadata["default_doc"]
         if default is None:
             default = "" if f.default in ("", None) else str(f.default)
-        rows.append(f"| {names} | {f'`{default}`' if default != '' else '—'} | {f.metadata['doc']} |")
+        shown = f"`{default}`" if default != "" else "—"
+        rows.append(f"| {names} | {shown} | {f.metadata['doc']} |")
     return "\n".join(rows) + "\n"
 
 
