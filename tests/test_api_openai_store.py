@@ -17,7 +17,7 @@ from moments_core.api import create_app
 from moments_core.mdl import Participant, Self
 from moments_core.settings import Settings
 from moments_core.store import LogStore
-from moments_core.store.migrate import current_revisions
+from moments_core.store.migrate import current_revisions, head_revisions
 from moments_core.store.mirror import MirroredStore
 from moments_core.store.path_index import MemoryPathIndex, S3PathIndex, extend_key, path_keys
 from moments_core.store.s3 import S3Store
@@ -80,7 +80,7 @@ def test_the_index_finds_the_longest_stored_prefix_on_every_back_end(
 
 def test_the_sql_lookup_searches_the_primary_key(sqlite_store: LogStore) -> None:
     assert isinstance(sqlite_store, SqlStore)
-    assert "0004_path_index" in current_revisions(sqlite_store.engine)
+    assert current_revisions(sqlite_store.engine) == head_revisions()  # 0004 applied
     with sqlite_store.engine.connect() as conn:
         plan = " ".join(str(r[-1]) for r in conn.execute(text(
             "EXPLAIN QUERY PLAN SELECT snapshot_id FROM path_index WHERE path_key IN ('a', 'b')")))
