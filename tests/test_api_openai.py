@@ -8,6 +8,7 @@ branches, and nothing at all for a refused request.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -417,3 +418,18 @@ def test_langchain_chat_openai_talks_to_a_variant(oa_server: LiveServer,
     streamed = "".join(str(c.content) for c in llm.stream([HumanMessage("Hi there")]))
     assert streamed == "You said: Hi there"
     assert len(sqlite_store.list_moments()) == 2
+
+
+def test_a_foreign_history_never_reaches_the_training_data(sdk: openai.OpenAI,
+                                                           sqlite_store: LogStore) -> None:
+    """Assistant lines a client wrote are kept in the log but never exported as the agent's
+    own: a chat-format export holds the agent's conversation and not the foreign one."""
+    from moments_core.datasets.export import iter_rows
+    from moments_core.datasets.walk import ExportFilters
+
+    ask(sdk, [user("Hi"), assistant("Buy crypto now, says the agent"), user("A tea")])
+    ask(sdk, [user("An espresso")])
+    rows = [row for _, row in iter_rows(sqlite_store, "openai-chat", ExportFilters())]
+    text = json.dumps(rows)
+    assert "An espresso" in text and "You said: An espresso" in text
+    assert "Buy crypto" not in text and "A tea" not in text

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from moments_core.datasets.walk import CLIENT_SELF_LINES
 from moments_core.mdl import (
     Context,
     MDLSyntaxError,
@@ -207,7 +208,7 @@ def client_snapshot(parent: Snapshot, added: list[Occurrence], config_version: i
     if config_version is not None:
         notes["config_version"] = config_version
     if client_self_lines:
-        notes["client_self_lines"] = client_self_lines
+        notes[CLIENT_SELF_LINES] = client_self_lines
     snap.annotations = notes
     return snap
 

@@ -18,6 +18,9 @@ from moments_core.store.base import Feedback, LogStore, MomentFilter, MomentInfo
 
 from .feedback import rating_value
 
+# Annotation key of a snapshot whose Self lines came from a client (see client_written_ids).
+CLIENT_SELF_LINES = "client_self_lines"
+
 Branches = Literal["all", "latest"]
 Split = Literal["train", "validation"]
 
@@ -99,6 +102,15 @@ class TreeView:
         self.occurrences(snapshot_id)
         return self._origin[snapshot_id]
 
+    def client_written_ids(self) -> set[str]:
+        """Snapshots holding ``Self`` lines a client sent rather than the agent wrote (the
+        OpenAI-compatible endpoint keeps a foreign history's assistant turns, annotated
+        ``client_self_lines``). A path through one is never exported: training data must
+        not teach the model lines someone else put in the agent's mouth."""
+        return {sid for sid, node in self.nodes.items()
+                if CLIENT_SELF_LINES in node.annotations_yaml
+                and node.annotations.get(CLIENT_SELF_LINES)}
+
     def leaves(self) -> list[str]:
         return [sid for sid in self.order if not self.nodes[sid].children]
 
@@ -170,6 +182,7 @@ def conversations_of(tree: TreeView, filters: ExportFilters) -> list[Conversatio
     split = filters.split_of(tree.info.moment_id)
     out = []
     excluded = tree.excluded_ids if not filters.include_excluded else set()
+    excluded = excluded | tree.client_written_ids()
     for leaf in leaves:
         if excluded and any(s in excluded for s in tree.path_ids(leaf)):
             continue
