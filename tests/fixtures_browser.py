@@ -146,3 +146,19 @@ def settled(page: Any, timeout_ms: int = 30_000) -> None:
         "'[data-testid=\"stSkeleton\"], [data-testid=\"stSkeletonElement\"]')",
         timeout=timeout_ms)
     page.wait_for_timeout(300)
+
+
+def click_until(page: Any, button: Any, appears: Any, tries: int = 3,
+                timeout_ms: int = 10_000) -> None:
+    """Click ``button`` until ``appears`` is visible. Streamlit may start a follow-up run
+    (the URL update after an answer) right after the page looked idle, and a click that
+    lands while that run redraws the button is dropped; a person clicks again, so do we."""
+    for attempt in range(tries):
+        wait_idle(page)
+        button.click()
+        try:
+            appears.wait_for(state="visible", timeout=timeout_ms)
+            return
+        except Exception:
+            if attempt == tries - 1:
+                raise

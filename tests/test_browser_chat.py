@@ -26,6 +26,7 @@ from tests.fixtures_browser import (
     Dashboard,
     bubbles,
     choose_variant,
+    click_until,
     launch_browser,
     send,
     start_dashboard,
@@ -203,17 +204,16 @@ def test_regenerate_and_edit_stream_in_place_cancel_and_thumbs(
     store = open_store(dashboard.db_url)
     moment, _ = _params(page.url)
     before = len(store.tree(moment))
-    page.get_by_role("button", name="Edit").first.click()
-    expect(page.get_by_role("button", name="Cancel")).to_be_visible(timeout=30_000)
+    click_until(page, page.get_by_role("button", name="Edit").first,
+                page.get_by_role("button", name="Cancel"))
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_role("button", name="Cancel")).to_have_count(0, timeout=30_000)
     assert len(store.tree(moment)) == before
 
     # Edit and send: the edited line replaces the old one in place while the model works.
     fake_openai.reply = "Edited answer."
-    wait_idle(page)
-    page.get_by_role("button", name="Edit").first.click()
-    expect(page.get_by_role("button", name="Cancel")).to_be_visible(timeout=30_000)
+    click_until(page, page.get_by_role("button", name="Edit").first,
+                page.get_by_role("button", name="Cancel"))
     wait_idle(page)
     page.locator('[data-testid="stForm"] textarea').fill("uno")
     page.get_by_role("button", name="Send edited message").click()
