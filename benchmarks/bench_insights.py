@@ -1,11 +1,12 @@
 """How long the Insights page takes with 10 and with 10,000 conversations (target: first
 render under 2 s).
 
-Fills a SQLite store with conversations of 20 turns (10% regenerated), then times the
-parts of the numbers (the raw rows, the parser over their MDL, everything ``collect``
-does) and the whole page through Streamlit's AppTest, cold (first visit: the page's
-cache emptied) and warm (cached for 30 s). The load average is printed with the figures:
-on a machine busy with other work every figure grows.
+Fills a SQLite store with conversations of 20 turns (10% regenerated), each answer
+annotated as the runtime annotates it, then times the parts of the numbers (the answer
+facts each save wrote, everything ``collect`` does) and the whole page through
+Streamlit's AppTest, cold (first visit: the page's cache emptied) and warm (cached for
+30 s). The load average is printed with the figures: on a machine busy with other work
+every figure grows.
 Run: .venv/bin/python benchmarks/bench_insights.py
 """
 
@@ -23,6 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from figures import record  # noqa: E402
 
+# What the runtime writes on each answer's snapshot (a typical local-model turn).
+ANSWER_NOTES = "provider: local\nmodel: SmolLM2-360M-Instruct\nlatency_ms: 412\ntokens: 23\n"
+
 
 def _seconds(t0: float) -> str:
     return f"{time.perf_counter() - t0:.2f} s"
@@ -39,21 +43,18 @@ def measure(conversations: int, tmp: Path) -> list[tuple[str, str]]:
     from bench_store import fill
     from streamlit.testing.v1 import AppTest
 
-    from moments_core.datasets.insights import InsightFilters, collect, parse_rows
+    from moments_core.datasets.insights import InsightFilters, collect
     from moments_core.settings import get_settings
     from moments_core.store.sql import SqlStore
 
     label = f"{conversations:,} conversations"
     url = f"sqlite:///{tmp / f'insights-{conversations}.db'}"
     store = SqlStore(url)
-    fill(store, "insights", conversations=conversations, regenerate_every=10)
+    fill(store, "insights", conversations=conversations, regenerate_every=10,
+         answer_annotations=ANSWER_NOTES)
     t0, c0 = time.perf_counter(), time.process_time()
-    rows = list(store.iter_snapshot_texts(containing=("Self: ", "Rejected: ")))
+    facts = list(store.answer_facts())
     read = f"{_seconds(t0)} ({_cpu(c0)})"
-    t0, c0 = time.perf_counter(), time.process_time()
-    for start in range(0, len(rows), 5_000):
-        parse_rows(rows[start:start + 5_000])
-    parsed = f"{_seconds(t0)} ({_cpu(c0)})"
     t0, c0 = time.perf_counter(), time.process_time()
     data = collect(store, InsightFilters())
     numbers = f"{_seconds(t0)} ({_cpu(c0)})"
@@ -72,8 +73,7 @@ def measure(conversations: int, tmp: Path) -> list[tuple[str, str]]:
     at.run()
     warm = _seconds(t0)
     return [
-        (f"{label}: snapshot rows read ({len(rows):,} with answers)", read),
-        (f"{label}: their MDL parsed (parser, {len(data.answers):,} answers)", parsed),
+        (f"{label}: answer facts read ({len(facts):,}; {len(data.answers):,} answers)", read),
         (f"{label}: all numbers (collect)", numbers),
         (f"{label}: page first render (target < 2 s)", cold),
         (f"{label}: page next render (cached)", warm),

@@ -34,14 +34,18 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dataclasses import replace
+from functools import cache
 
 from figures import record
 from sqlalchemy import func, select, text
 
+from moments_core.mdl import parse_occurrences
 from moments_core.store import stamps
+from moments_core.store.answer_facts import facts_of
+from moments_core.store.records import columns
 from moments_core.store.sql import SqlStore
 from moments_core.store.synthetic import _ASKS, _REPLIES, agent_info, conversation
-from moments_core.store.tables import moments_t, snapshots_t
+from moments_core.store.tables import answer_facts_t, moments_t, snapshots_t
 
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test user={user}"
 PG_URL = "postgresql+psycopg://{user}@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
@@ -61,12 +65,14 @@ def bench_saves(store: SqlStore, conversations: int = 100, turns: int = 10) -> f
 
 
 def fill(store: SqlStore, variant: str, conversations: int = 10_000, turns: int = 20,
-         regenerate_every: int = 0) -> int:
+         regenerate_every: int = 0, answer_annotations: str = "") -> int:
     """Insert conversations as save_snapshot stores them, many rows per statement: the root
     holds Begin and the first line, every later snapshot keeps its parent's lines and
     appends one. With ``regenerate_every`` = k, every k-th reply is regenerated once: the
     first reply stays a leaf, a sibling keeps the participant's line and appends the
-    Rejected reply and a new one, and the conversation goes on from there."""
+    Rejected reply and a new one, and the conversation goes on from there. Each answer's
+    snapshot carries ``answer_annotations``, and its answer facts are written beside it
+    (derived by ``facts_of``, as a save derives them)."""
     t0_us = stamps.encode(datetime(2026, 1, 1, tzinfo=UTC))[0]
     asks, replies = [f'Customer: "{a}"\n' for a in _ASKS], [f'Self: "{r}"\n' for r in _REPLIES]
     with store.engine.connect() as conn:
@@ -75,14 +81,23 @@ def fill(store: SqlStore, variant: str, conversations: int = 10_000, turns: int 
         seq = (conn.scalar(select(func.max(snapshots_t.c.seq))) or 0) + 1
     moments: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
+    facts: list[dict[str, Any]] = []
     total = 0
+
+    @cache
+    def facts_for(added: str, notes: str) -> list[dict[str, Any]]:
+        return [columns(f) for f in facts_of(parse_occurrences(added), notes)]
 
     def row(parent: int | None, kept: int, added: list[str], at: int) -> int:
         nonlocal seq
+        text_added = "".join(added)
+        notes = answer_annotations if parent is not None and "Self: " in text_added else ""
         rows.append({"seq": seq, "snapshot_id": str(uuid.uuid4()), "moment_pk": moment_pk,
                      "parent_seq": parent, "previous_snapshot_id": None, "ts_us": at,
-                     "utc_offset_s": 0, "annotations_yaml": "", "kept": kept,
-                     "added_count": len(added), "added": "".join(added)})
+                     "utc_offset_s": 0, "annotations_yaml": notes, "kept": kept,
+                     "added_count": len(added), "added": text_added})
+        facts.extend({**f, "moment_pk": moment_pk, "seq": seq, "n": n}
+                     for n, f in enumerate(facts_for(text_added, notes)))
         seq += 1
         return seq - 1
 
@@ -109,8 +124,8 @@ def fill(store: SqlStore, variant: str, conversations: int = 10_000, turns: int 
             size += 1
         moment_pk += 1
         if len(rows) >= 20_000:
-            total += _flush(store, moments, rows)
-    total += _flush(store, moments, rows)
+            total += _flush(store, moments, rows, facts)
+    total += _flush(store, moments, rows, facts)
     if store.engine.dialect.name == "postgresql":  # keys were given: move the sequences on
         with store.engine.connect() as conn, conn.begin():
             for table, col in (("moments", "pk"), ("snapshots", "seq")):
@@ -119,7 +134,8 @@ def fill(store: SqlStore, variant: str, conversations: int = 10_000, turns: int 
     return total
 
 
-def _flush(store: SqlStore, moments: list[dict[str, Any]], rows: list[dict[str, Any]]) -> int:
+def _flush(store: SqlStore, moments: list[dict[str, Any]], rows: list[dict[str, Any]],
+           facts: list[dict[str, Any]]) -> int:
     n = len(rows)
     if not n:
         return 0
@@ -127,8 +143,11 @@ def _flush(store: SqlStore, moments: list[dict[str, Any]], rows: list[dict[str, 
         if moments:
             conn.execute(moments_t.insert(), moments)
         conn.execute(snapshots_t.insert(), rows)
+        if facts:
+            conn.execute(answer_facts_t.insert(), facts)
     moments.clear()
     rows.clear()
+    facts.clear()
     return n
 
 

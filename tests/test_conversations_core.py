@@ -125,8 +125,9 @@ def test_saving_feedback_twice_updates_instead_of_duplicating(store: LogStore) -
     assert rows[0].rating == 2
 
 
-def test_parse_rows_in_bulk_equals_parsing_each_row() -> None:
-    from moments_core.datasets.insights import parse_rows
+def test_answer_facts_count_answers_never_example_lines() -> None:
+    """What each snapshot's appended MDL adds to the Insights numbers, derived once."""
+    from moments_core.store.answer_facts import facts_of
 
     texts = [
         "Instructions: '''\nBe kind.\n'''\nExample: An example - '''\nSelf: \"Hi.\"\n'''\n"
@@ -138,9 +139,13 @@ def test_parse_rows_in_bulk_equals_parsing_each_row() -> None:
         "",
         'Self: (😊) "with \\"quotes\\""\n',
     ]
-    rows = [("m", i, None if i == 0 else i - 1, t, "") for i, t in enumerate(texts)]
-    expected = [parse_occurrences(t) if t else [] for t in texts]
-    assert parse_rows(rows) == expected
-    plain = [r for r in rows if "'''" not in r[3] and "```" not in r[3] and '"""' not in r[3]]
-    assert parse_rows(plain) == [parse_occurrences(r[3]) if r[3] else [] for r in plain]
-    assert [count_turns(o) for o in parse_rows(rows)] == [0, 0, 1, 0, 1, 0, 1]
+    notes = "provider: local\nmodel: SmolLM2\nlatency_ms: 412.5\ntokens: nan\n"
+    facts = [facts_of(parse_occurrences(t), notes) for t in texts]
+    assert [sum(not f.rejected for f in fs) for fs in facts] == [0, 0, 1, 0, 1, 0, 1]
+    assert [f.rejected for f in facts[4]] == [True, False]
+    assert [f.chars for f in facts[4]] == [3, 9]
+    assert facts[6][0].chars == len('with "quotes"')
+    one = facts[2][0]
+    assert (one.provider, one.model, one.latency_ms, one.tokens) == \
+        ("local", "SmolLM2", 412.5, None)  # a value that is no finite number is left out
+    assert facts_of(parse_occurrences(texts[2]), "")[0].provider == "?"

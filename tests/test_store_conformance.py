@@ -111,6 +111,15 @@ def test_filters_reach_every_read_alike(backend: Backend) -> None:
                                                                         containing=("Self: ",))}
     assert fast == slow and len(fast) > 3
     assert store.moment_infos() == LogStore.moment_infos(store)
+    facts = sorted(store.answer_facts(), key=repr)
+    assert facts == sorted(LogStore.answer_facts(store), key=repr)
+    assert len([f for f in facts if not f[1]]) == 1 + 3 + 1  # answers, regenerated included
+    assert len([f for f in facts if f[1]]) == 1  # the one regenerated answer, as Rejected
+    assert {f[0] for f in store.answer_facts(where)} == {c.moment_id}
+    roots = sorted((m, t) for m, _, _, t, _ in store.iter_snapshot_texts(roots_only=True))
+    assert [m for m, _ in roots] == sorted([a.moment_id, b.moment_id, c.moment_id])
+    assert roots == sorted((m, t) for m, _, _, t, _ in
+                           LogStore.iter_snapshot_texts(store, roots_only=True))
 
 
 def test_feedback_and_preferences(backend: Backend) -> None:

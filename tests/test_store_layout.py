@@ -159,7 +159,7 @@ def test_tables_match_what_the_migrations_create(store: LogStore) -> None:
     insp = inspect(store.engine)
     for table in SQLModel.metadata.sorted_tables:
         if table.name not in ("moments", "snapshots", "feedback", "config_versions",
-                              "s3_outbox"):
+                              "s3_outbox", "answer_facts"):
             continue  # other areas' tables on the shared metadata
         migrated = {c["name"] for c in insp.get_columns(table.name)}
         assert migrated == {c.name for c in table.columns}, table.name
@@ -273,6 +273,10 @@ def test_a_0001_database_upgrades_and_keeps_its_snapshots(any_url: str) -> None:
         for snap in snaps:
             assert Moment(moment_occurrences(by_id, snap.id)).to_mdl() == snap.moment.to_mdl()
         assert [(f.snapshot_id, f.value) for f in feedback] == [("s-said", 5)]
+        # Revision 0007 filled the answer facts from the stored rows, as a save writes them.
+        facts = sorted(store.answer_facts(), key=repr)
+        assert facts == sorted(LogStore.answer_facts(store), key=repr)
+        assert sorted((f[1], f[2]) for f in facts) == [(False, 5), (False, 10), (True, 10)]
         # New rows continue after the copied keys (Postgres's sequence was moved on).
         more = Snapshot(Moment([*said.moment.occurrences, Participant("Customer", "Thanks")]),
                         moment_id="m-old", previous_snapshot_id="s-said")

@@ -1,28 +1,23 @@
-"""What a "turn" is, defined once: an agent answer (a ``Self`` occurrence) on the path.
-
-Lines of the init moment never count: an Example's ``Self:`` lines live inside the
-Example occurrence, so counting parsed occurrences leaves them out by construction
-(counting text lines that start with ``Self:`` would not). Conversations, Insights and
-the exports all count through these functions.
+"""What a "turn" is: an agent answer (a ``Self`` occurrence) on the path. The rule itself
+lives with the store's answer facts (``moments_core.store.answer_facts.is_turn``), which
+the SQL store computes on every write; Conversations, Insights and the exports all count
+through these functions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TypeGuard
 
-from moments_core.mdl import Occurrence, Self
+from moments_core.mdl import Occurrence
+from moments_core.store.answer_facts import is_turn
 from moments_core.store.base import TreeNode
 
-
-def is_turn(occurrence: Occurrence) -> TypeGuard[Self]:
-    """An agent answer. A ``Rejected`` line (a regenerated answer) is not a turn."""
-    return isinstance(occurrence, Self)
+__all__ = ["count_turns", "is_turn", "tree_turns"]
 
 
 def count_turns(occurrences: Iterable[Occurrence]) -> int:
     """Agent answers among ``occurrences`` (a path, or what one snapshot appends)."""
-    return sum(1 for occ in occurrences if isinstance(occ, Self))
+    return sum(1 for occ in occurrences if is_turn(occ))
 
 
 def tree_turns(nodes: Sequence[TreeNode]) -> int:

@@ -16,6 +16,7 @@ from typing import Any, Unpack
 
 from moments_core.mdl import Snapshot, new_id
 
+from .answer_facts import FactRow, fact_row, facts_of
 from .delta import Delta, check_added, compute_delta, occurrence_texts
 from .errors import MomentDeleted, NotFound, StoreError, StoreUnavailable
 from .filters import FilterFields, MomentFilter
@@ -280,20 +281,35 @@ class LogStore(ABC):
 
     def iter_snapshot_texts(
         self, where: MomentFilter | None = None, *, containing: tuple[str, ...] = (),
-        **by: Unpack[FilterFields],
+        roots_only: bool = False, **by: Unpack[FilterFields],
     ) -> Iterator[tuple[str, object, object | None, str, str]]:
         """(moment id, node key, parent's node key, appended MDL, annotations YAML) of
         every snapshot of the matching moments (node keys are unique within a moment).
-        With ``containing``, only roots and snapshots whose MDL holds one of the strings."""
+        With ``containing``, only roots and snapshots whose MDL holds one of the strings;
+        with ``roots_only``, only the roots."""
         from moments_core.mdl import write_occurrences
 
         for info, nodes, _ in self.iter_trees(MomentFilter.of(where, by)):
             for n in nodes:
+                if roots_only and n.parent_id is not None:
+                    continue
                 added = write_occurrences(list(n.added))
                 if containing and n.parent_id is not None and not any(
                         c in added for c in containing):
                     continue
                 yield info.moment_id, n.snapshot_id, n.parent_id, added, n.annotations_yaml
+
+    def answer_facts(
+        self, where: MomentFilter | None = None, **by: Unpack[FilterFields]
+    ) -> Iterator[FactRow]:
+        """(moment id, then ``AnswerFact``'s fields) for every answer and rejected answer
+        in the matching moments' trees, each counted once however many paths share it.
+        Derived here from the trees; the SQL store reads the ones it wrote with each
+        snapshot."""
+        for info, nodes, _ in self.iter_trees(MomentFilter.of(where, by)):
+            for n in nodes:
+                for fact in facts_of(n.added, n.annotations_yaml):
+                    yield fact_row(info.moment_id, fact)
 
     def fork_counts(
         self, where: MomentFilter | None = None, **by: Unpack[FilterFields]

@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, select, update
 
 from moments_core.mdl import Snapshot
 
+from .answer_facts import FactRow
 from .base import FilterFields, LogStore, MomentFilter, MomentSummary, NewSnapshot, ParentState
 from .path_index import PathIndex
 from .records import ConfigVersion, Feedback, MomentInfo, TreeNode
@@ -231,9 +232,15 @@ class MirroredStore(LogStore):
 
     def iter_snapshot_texts(
         self, where: MomentFilter | None = None, *, containing: tuple[str, ...] = (),
-        **by: Unpack[FilterFields],
+        roots_only: bool = False, **by: Unpack[FilterFields],
     ) -> Iterator[tuple[str, object, object | None, str, str]]:
-        return self.sql.iter_snapshot_texts(MomentFilter.of(where, by), containing=containing)
+        return self.sql.iter_snapshot_texts(MomentFilter.of(where, by), containing=containing,
+                                            roots_only=roots_only)
+
+    def answer_facts(
+        self, where: MomentFilter | None = None, **by: Unpack[FilterFields]
+    ) -> Iterator[FactRow]:
+        return self.sql.answer_facts(MomentFilter.of(where, by))
 
     def fork_counts(
         self, where: MomentFilter | None = None, **by: Unpack[FilterFields]

@@ -103,6 +103,21 @@ class TreeNode:
 
 
 @dataclass(slots=True)
+class AnswerFact:
+    """An agent answer (``rejected``: a regenerated one, kept as a Rejected line) as the
+    aggregate views count it: derived from a snapshot's appended occurrences and its
+    annotations when the snapshot is written (``answer_facts.facts_of``), so the Insights
+    page reads numbers instead of parsing every conversation's MDL."""
+
+    rejected: bool
+    chars: int  # characters of the line said
+    provider: str = "?"  # as the snapshot's annotations name them ("?": not named)
+    model: str = "?"
+    latency_ms: float | None = None
+    tokens: float | None = None
+
+
+@dataclass(slots=True)
 class StoredSnapshot:
     """A snapshot as stored, relative to its parent, with its links as ids: the body of
     an S3 snapshot object, and the SQL store's compact row once resolved (``seq`` keys

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, Unpack
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, func, inspect, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from moments_core.mdl import Snapshot, now
 
 from . import bulk, stamps
+from .answer_facts import FactRow, facts_of
 from .base import (
     FilterFields,
     LogStore,
@@ -47,7 +48,7 @@ from .records import (
     from_columns,
     to_json,
 )
-from .tables import configs_t, feedback_t, moments_t, outbox_t, snapshots_t
+from .tables import answer_facts_t, configs_t, feedback_t, moments_t, outbox_t, snapshots_t
 
 _AgentKey = tuple[str, str, str]
 _T = TypeVar("_T")
@@ -91,6 +92,9 @@ class SqlStore(LogStore):
         self.engine = create_store_engine(url)
         if migrate:
             upgrade(self.engine)
+        # Answer facts (revision 0007) are written and read only where the table is: a
+        # store opened with ``migrate=False`` on an older schema keeps to that schema.
+        self._facts_table: bool | None = True if migrate else None
         self.outbox = outbox  # also queue each new snapshot for the S3 mirror
         # snapshot id -> (moment id, seq, canonical text of each occurrence): the parent
         # of the next chat turn is nearly always the snapshot saved just before.
@@ -102,6 +106,16 @@ class SqlStore(LogStore):
         return f"SqlStore({self.engine.dialect.name})"
 
     # --- helpers --------------------------------------------------------------------
+    @property
+    def _facts(self) -> bool:
+        """Whether the schema has the answer facts table (asked once, when first needed)."""
+        if self._facts_table is None:
+            try:
+                self._facts_table = inspect(self.engine).has_table(answer_facts_t.name)
+            except OperationalError as err:
+                raise StoreUnavailable(f"the database is unavailable: {_reason(err)}") from None
+        return self._facts_table
+
     def _write(self) -> Connection:
         return self.engine.connect().execution_options(**WRITE)
 
@@ -265,6 +279,11 @@ class SqlStore(LogStore):
             "kept": delta.kept, "added_count": delta.added_count, "added": delta.added,
         }
 
+        # The answers it appends, counted once here for the aggregate views.
+        facts = [columns(f) for f in
+                 facts_of(snap.moment.occurrences[delta.kept:], snap.annotations_yaml)
+                 ] if self._facts else []
+
         def work(conn: Connection) -> int:
             moment_pk = self._join_moment(conn, snap.moment_id, info)
             seq = self._insert_snapshot(conn, {**values, "moment_pk": moment_pk})
@@ -272,7 +291,12 @@ class SqlStore(LogStore):
                 seq = conn.scalar(select(_S.seq).where(_S.snapshot_id == snap.id))
                 if seq is None:
                     raise StoreError(f"snapshot {snap.id} could not be stored")
-            elif self.outbox:
+                return int(seq)
+            if facts:
+                conn.execute(answer_facts_t.insert(), [
+                    {**f, "moment_pk": moment_pk, "seq": seq, "n": n}
+                    for n, f in enumerate(facts)])
+            if self.outbox:
                 self._insert_ignore(conn, outbox_t, {"snapshot_id": snap.id, "attempts": 0,
                                                      "last_error": ""})
             return int(seq)
@@ -471,13 +495,15 @@ class SqlStore(LogStore):
 
     def iter_snapshot_texts(
         self, where: MomentFilter | None = None, *, containing: tuple[str, ...] = (),
-        **by: Unpack[FilterFields],
+        roots_only: bool = False, **by: Unpack[FilterFields],
     ) -> Iterator[tuple[str, object, object | None, str, str]]:
         """As ``LogStore.iter_snapshot_texts``, in one streamed query and without parsing
         anything (node keys are the rows' seq): what aggregate views (the Insights page)
         need over many thousands of conversations."""
         conds = self._moment_filter(MomentFilter.of(where, by))
-        if containing:
+        if roots_only:
+            conds.append(_S.parent_seq.is_(None))
+        elif containing:
             conds.append(or_(_S.parent_seq.is_(None),
                              *[_S.added.contains(c, autoescape=True) for c in containing]))
         stmt = (
@@ -493,6 +519,31 @@ class SqlStore(LogStore):
             try:
                 for part in result.partitions():
                     yield from part
+            finally:
+                result.close()
+
+    def answer_facts(
+        self, where: MomentFilter | None = None, **by: Unpack[FilterFields]
+    ) -> Iterator[FactRow]:
+        """As ``LogStore.answer_facts``, read from the table each save writes (revision
+        0007): one query, a few numbers a row, nothing parsed."""
+        if not self._facts:
+            yield from LogStore.answer_facts(self, where, **by)
+            return
+        conds = self._moment_filter(MomentFilter.of(where, by))
+        f = answer_facts_t.c
+        stmt = (
+            select(moments_t.c.moment_id, f.rejected, f.chars, f.provider, f.model,
+                   f.latency_ms, f.tokens)
+            .join(moments_t, f.moment_pk == moments_t.c.pk)
+            .where(and_(True, *conds))
+        )
+        with self.engine.connect() as conn:
+            result = conn.execute(stmt)
+            try:
+                # The driver's own tuples: SQLAlchemy's row objects cost more than the
+                # query here. Not streamed (yield_per buffers a first row of its own).
+                yield from result.cursor.fetchall()
             finally:
                 result.close()
 
