@@ -84,6 +84,8 @@ def test_saving_is_idempotent(store: LogStore, make_conversation: ConversationFa
     fresh = SqlStore(store.url) if isinstance(store, SqlStore) else store  # no cache
     fresh.save_snapshot(snaps[1], info)
     assert fresh.list_moments()[0].snapshots == len(snaps)
+    # The answer facts a save writes are not written twice either.
+    assert sorted(fresh.answer_facts(), key=repr) == sorted(LogStore.answer_facts(fresh), key=repr)
 
 
 def test_timestamps_annotations_and_header_round_trip(store: LogStore) -> None:
