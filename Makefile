@@ -12,9 +12,10 @@ $(PY):
 	python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-# The package (editable) with every extra, re-run when the dependency lists change.
+# The package (editable) with every extra, re-run when the dependency lists change or
+# the C part of the MDL writer does (pip builds it in place; see setup.py).
 # Dependencies are declared in pyproject.toml; requirements.txt is `-e .[all]`.
-$(VENV)/.deps-run: requirements.txt pyproject.toml | $(PY)
+$(VENV)/.deps-run: requirements.txt pyproject.toml setup.py moments_core/mdl/_writer.c | $(PY)
 	$(PIP) install --quiet -r requirements.txt
 	touch $@
 
@@ -24,7 +25,7 @@ $(VENV)/.deps-dev: requirements-dev.txt $(VENV)/.deps-run $(VENV)/wheels-core/.b
 	$(PIP) install --quiet -r requirements-dev.txt
 	touch $@
 
-$(VENV)/wheels-core/.built: pyproject.toml | $(PY)
+$(VENV)/wheels-core/.built: pyproject.toml setup.py moments_core/mdl/_writer.c | $(PY)
 	rm -rf $(VENV)/wheels-core
 	$(PIP) wheel --quiet --wheel-dir $(VENV)/wheels-core .
 	touch $@

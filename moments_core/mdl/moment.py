@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,15 +22,34 @@ from .yamlio import dump_yaml, load_yaml
 _SAYS_HEADS: dict[type[Occurrence], str] = {
     Self: "Self: ", Rejected: "Rejected: ", Revision: "Revision: "
 }
+_C_HEADS: dict[type, str] = dict(_SAYS_HEADS)  # what the C loop reads (any type key)
+
+_c_write: Callable[[list[Occurrence], type, dict[type, str], Callable[[str], str]], str] | None
+try:  # built from _writer.c at install time; optional (no compiler: the Python loop)
+    from ._writer import write as _c_write
+except ImportError:  # pragma: no cover - depends on how the package was installed
+    _c_write = None
 
 
 def write_occurrences(occurrences: list[Occurrence]) -> str:
     """Canonical MDL: one occurrence per line (blocks span lines), each ending in a newline.
 
-    Says-lines are most of a conversation, so they are written here in one loop (the
-    same text as their ``to_mdl``): a method call and a quoting call per line were most
-    of the writer's time. Every other kind goes through its own ``to_mdl``.
+    Says-lines are most of a conversation, so they are written in one loop (the same text
+    as their ``to_mdl``), in C where the package's extension was built (``_writer.c``)
+    and in Python otherwise (``_write_python``); both write the same text, a test holds
+    them to it. Every other kind goes through its own ``to_mdl``.
     """
+    if not occurrences:
+        return ""
+    if _c_write is not None:
+        return _c_write(occurrences, Participant, _C_HEADS, quote_emotion)
+    return _write_python(occurrences)
+
+
+def _write_python(occurrences: list[Occurrence]) -> str:
+    """``write_occurrences`` as a Python loop: a method call and a quoting call per line
+    were most of the time of writing each occurrence by itself, so says-lines are written
+    here inline."""
     if not occurrences:
         return ""
     out: list[str] = []
