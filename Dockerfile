@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     MOMENTS_DATA_DIR=/data
 
-# Compilers for llama-cpp-python (built from source), curl for the healthcheck.
+# Compilers for llama-cpp-python (built from source) and the MDL writer's C part, curl
+# for the healthcheck.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake curl \
  && rm -rf /var/lib/apt/lists/*
@@ -18,7 +19,7 @@ WORKDIR /app
 # The package with every extra ([all]: local model, dashboard, API, fine-tuning, Postgres,
 # S3, ...); dependencies are declared in pyproject.toml. `pip install moments` alone is
 # the core library and CLI.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY moments_core ./moments_core
 RUN pip install -e '.[all]'
 COPY app.py serve.py ./
