@@ -140,7 +140,8 @@ def test_reload_back_forward_shared_link_and_recent_list(dashboard: Dashboard,
     wait_idle(page)
     expect(bubbles(page)).to_have_count(4, timeout=30_000)
 
-    page.get_by_role("button", name="Regenerate").last.click()
+    click_until(page, page.get_by_role("button", name="Regenerate").last,
+                page.get_by_text("2/2"))
     expect(page.get_by_text("2/2")).to_be_visible(timeout=30_000)
     wait_idle(page)
     _, second_leaf = _params(page.url)
@@ -191,7 +192,8 @@ def test_regenerate_and_edit_stream_in_place_cancel_and_thumbs(
     # the waiting bubble stands where the old answer was.
     # The model takes 8 s: the old turns must be gone well before its answer arrives.
     fake_openai.default, fake_openai.slow_seconds, fake_openai.reply = "slow", 8.0, "Redone."
-    page.get_by_role("button", name="Regenerate").first.click()
+    click_until(page, page.get_by_role("button", name="Regenerate").first,
+                bubbles(page).nth(1).get_by_text("thinking…"), timeout_ms=4_000)
     expect(bubbles(page)).to_have_count(2, timeout=6_000)
     expect(bubbles(page).nth(1)).to_contain_text("thinking…")
     expect(page.get_by_text("Second answer.")).to_have_count(0)
