@@ -240,3 +240,29 @@ def test_a_long_conversation_is_windowed_and_the_turn_says_how_much(agent_store:
     changes = [i for i in range(1, len(left)) if left[i] != left[i - 1]]
     assert all(left[i] - left[i - 1] >= 6 for i in changes), left
     assert all(b - a >= 3 for a, b in itertools.pairwise(changes)), left
+
+
+class _Prefilling(InstantProvider):
+    """The instant provider, keeping the prompts it is told to read ahead."""
+
+    def __init__(self) -> None:
+        super().__init__('"Sure."')
+        self.prefilled: list[Prompt] = []
+
+    def prefill(self, prompt: Prompt) -> None:
+        self.prefilled.append(prompt)
+
+
+def test_after_a_turn_the_provider_may_read_ahead_the_next_prompts_start(
+    agent_store: Any,
+) -> None:
+    provider = _Prefilling()
+    agent = _agent(agent_store, provider)
+    first = agent.reply(agent.start(), "A latte, please.")
+    [ahead] = provider.prefilled
+    # the conversation so far, ending with the answer just given
+    assert ahead.messages[-1].role == "assistant" and ahead.messages[-1].content == "Sure."
+    assert ahead.messages[-2].content == "A latte, please."
+    agent.reply(first.snapshot, "Oat milk.")
+    nxt = provider.last_prompt
+    assert nxt is not None and nxt.messages[: len(ahead.messages)] == ahead.messages

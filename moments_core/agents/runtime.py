@@ -350,6 +350,11 @@ class Agent:
         )
         self.after(result)
         yield result
+        # After the caller has the result: let the provider read ahead what the next turn's
+        # prompt starts with (the local model evaluates the end of this answer and the chat
+        # template's markers now, so the next turn's first token waits only for its line).
+        if type(self.provider).prefill is not Provider.prefill:
+            self.provider.prefill(self.render(answer.moment.occurrences))
 
     def _failed(
         self, err: Exception, attempts: int, participant_snapshot: Snapshot | None

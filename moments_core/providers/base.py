@@ -154,6 +154,13 @@ class Provider(ABC):
         ``prompt_budget`` gives a budget)."""
         return max(1, len(text) // 3)
 
+    def prefill(self, prompt: Prompt) -> None:
+        """A hint after a turn: the next call's prompt will most likely start with
+        ``prompt`` (the conversation so far, ending with the agent's line). A provider that
+        keeps a prompt cache may read it now, so that the next turn only reads the new line;
+        the default does nothing. Never required for correctness."""
+        return None
+
 
 def all_stops(prompt: Prompt, params: GenerationParams) -> list[str]:
     """The prompt's stop sequences and the config's, without duplicates, order kept."""
