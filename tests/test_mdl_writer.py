@@ -98,3 +98,21 @@ def test_c_writer_survives_a_to_mdl_that_changes_the_conversation() -> None:
     occurrences += [first, Meddler(), mdl.Participant("Ann", "hi")]
     text = mdl.write_occurrences(occurrences)
     assert text == f'Self: "first {"x" * 50}"\nBegin.\nAnn: "hi"\n'
+
+
+def test_c_writer_escapes_long_and_short_lines_of_every_width() -> None:
+    """The C loop escapes a short line a character at a time and a long one (over 256
+    characters) run by run; both, in text one, two and four bytes wide."""
+    from moments_core.mdl.moment import _write_python
+
+    pieces = ['say "hi"', "a \\ b", "café", "Ωmega", "😊", "plain words", '\\"']
+    occurrences: list[mdl.Occurrence] = []
+    for width in (1, 40, 300):  # repeated: short lines, and lines far over 256 characters
+        for a in pieces:
+            for b in pieces:
+                occurrences.append(mdl.Self((a + " " + b + " ") * width))
+                occurrences.append(mdl.Participant("Ann", (b + a) * width, "7"))
+    text = mdl.write_occurrences(occurrences)
+    assert text == _write_python(occurrences)
+    assert mdl.parse_moment(text).occurrences == occurrences
+    assert max(len(o.says) for o in occurrences) > 256  # type: ignore[attr-defined]
