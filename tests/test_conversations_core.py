@@ -127,7 +127,8 @@ def test_saving_feedback_twice_updates_instead_of_duplicating(store: LogStore) -
 
 def test_answer_facts_count_answers_never_example_lines() -> None:
     """What each snapshot's appended MDL adds to the Insights numbers, derived once."""
-    from moments_core.store.answer_facts import facts_of
+    from moments_core.store.answer_facts import encode_answers, facts_from, facts_of
+    from moments_core.store.records import AnswerFact
 
     texts = [
         "Instructions: '''\nBe kind.\n'''\nExample: An example - '''\nSelf: \"Hi.\"\n'''\n"
@@ -149,3 +150,10 @@ def test_answer_facts_count_answers_never_example_lines() -> None:
     assert (one.provider, one.model, one.latency_ms, one.tokens) == \
         ("local", "SmolLM2", 412.5, None)  # a value that is no finite number is left out
     assert facts_of(parse_occurrences(texts[2]), "")[0].provider == "?"
+    # What the SQL store keeps on the row reads back to the same facts.
+    for fs in facts:
+        answers = encode_answers(fs)
+        assert (answers is None) == (not fs)
+        assert answers is None or facts_from(answers, notes) == fs
+    assert encode_answers(facts[4]) == "-3,9"
+    assert facts_from("-0,0", "") == [AnswerFact(True, 0), AnswerFact(False, 0)]

@@ -7,9 +7,11 @@ occurrences leaves them out by construction (counting text lines that start with
 counted as a regeneration.
 
 ``facts_of`` turns what one snapshot appends into ``AnswerFact`` records. Every back end
-can derive them from its trees (``LogStore.answer_facts``); the SQL store also keeps them
-in a table written with the snapshot, so the Insights page over 10,000 conversations
-reads a few columns instead of parsing 200,000 lines of MDL.
+can derive them from its trees (``LogStore.answer_facts``); the SQL store also keeps, on
+each snapshot row that appends answers, their lengths (``encode_answers``: a few bytes;
+the provider, model, latency and tokens are in the row's annotations already), so the
+Insights page over 10,000 conversations reads two short columns instead of parsing
+200,000 lines of MDL.
 """
 
 from __future__ import annotations
@@ -48,6 +50,18 @@ def _number(value: str | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _fact(rejected: bool, chars: int, notes: dict[str, str]) -> AnswerFact:
+    return AnswerFact(
+        rejected=rejected, chars=chars,
+        provider=notes.get("provider", "?"), model=notes.get("model", "?"),
+        latency_ms=_number(notes.get("latency_ms")), tokens=_number(notes.get("tokens")),
+    )
+
+
+def _notes(annotations_yaml: str) -> dict[str, str]:
+    return dict(_ANNOTATION.findall(annotations_yaml)) if annotations_yaml else {}
+
+
 def facts_of(added: Iterable[Occurrence], annotations_yaml: str) -> list[AnswerFact]:
     """One fact per answer or rejected answer among ``added`` (what one snapshot appends),
     with the provider, model, latency and tokens its snapshot's annotations name."""
@@ -61,13 +75,33 @@ def facts_of(added: Iterable[Occurrence], annotations_yaml: str) -> list[AnswerF
         else:
             continue
         if notes is None:
-            notes = dict(_ANNOTATION.findall(annotations_yaml)) if annotations_yaml else {}
-        out.append(AnswerFact(
-            rejected=rejected, chars=len(occ.says),
-            provider=notes.get("provider", "?"), model=notes.get("model", "?"),
-            latency_ms=_number(notes.get("latency_ms")), tokens=_number(notes.get("tokens")),
-        ))
+            notes = _notes(annotations_yaml)
+        out.append(_fact(rejected, len(occ.says), notes))
     return out
+
+
+def encode_answers(facts: Iterable[AnswerFact]) -> str | None:
+    """What a snapshot row keeps of its facts: each answer's length, in order, a minus
+    sign before a rejected one ("24", "-31,18"); None when it appends no answer."""
+    text = ",".join(f"-{f.chars}" if f.rejected else str(f.chars) for f in facts)
+    return text or None
+
+
+def facts_from(answers: str, annotations_yaml: str) -> list[AnswerFact]:
+    """Back from ``encode_answers``, with the rest read from the row's annotations, as
+    ``facts_of`` reads it: ``facts_from(encode_answers(facts_of(a, n)), n) ==
+    facts_of(a, n)``."""
+    return [AnswerFact(*row[1:]) for row in fact_rows_from("", answers, annotations_yaml)]
+
+
+def fact_rows_from(moment_id: str, answers: str, annotations_yaml: str) -> list[FactRow]:
+    """``facts_from`` as the tuples an aggregate read yields: the annotations are read
+    once per row and no record is made (an Insights render reads 200,000 of these)."""
+    notes = _notes(annotations_yaml)
+    provider, model = notes.get("provider", "?"), notes.get("model", "?")
+    latency, tokens = _number(notes.get("latency_ms")), _number(notes.get("tokens"))
+    return [(moment_id, part[0] == "-", abs(int(part)), provider, model, latency, tokens)
+            for part in answers.split(",")]
 
 
 def fact_row(moment_id: str, fact: AnswerFact) -> FactRow:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from moments_core.mdl import Snapshot, now
 
 from . import bulk, stamps
-from .answer_facts import FactRow, facts_of
+from .answer_facts import FactRow, encode_answers, fact_rows_from, facts_of
 from .base import (
     FilterFields,
     LogStore,
@@ -48,7 +48,7 @@ from .records import (
     from_columns,
     to_json,
 )
-from .tables import answer_facts_t, configs_t, feedback_t, moments_t, outbox_t, snapshots_t
+from .tables import configs_t, feedback_t, moments_t, outbox_t, snapshots_t
 
 _AgentKey = tuple[str, str, str]
 _T = TypeVar("_T")
@@ -92,9 +92,9 @@ class SqlStore(LogStore):
         self.engine = create_store_engine(url)
         if migrate:
             upgrade(self.engine)
-        # Answer facts (revision 0007) are written and read only where the table is: a
+        # Answer facts (revision 0007) are written and read only where the column is: a
         # store opened with ``migrate=False`` on an older schema keeps to that schema.
-        self._facts_table: bool | None = True if migrate else None
+        self._facts_column: bool | None = True if migrate else None
         self.outbox = outbox  # also queue each new snapshot for the S3 mirror
         # snapshot id -> (moment id, seq, canonical text of each occurrence): the parent
         # of the next chat turn is nearly always the snapshot saved just before.
@@ -108,13 +108,14 @@ class SqlStore(LogStore):
     # --- helpers --------------------------------------------------------------------
     @property
     def _facts(self) -> bool:
-        """Whether the schema has the answer facts table (asked once, when first needed)."""
-        if self._facts_table is None:
+        """Whether the schema has the answer facts column (asked once, when first needed)."""
+        if self._facts_column is None:
             try:
-                self._facts_table = inspect(self.engine).has_table(answer_facts_t.name)
+                found = inspect(self.engine).get_columns(snapshots_t.name)
             except OperationalError as err:
                 raise StoreUnavailable(f"the database is unavailable: {_reason(err)}") from None
-        return self._facts_table
+            self._facts_column = any(c["name"] == "answers" for c in found)
+        return self._facts_column
 
     def _write(self) -> Connection:
         return self.engine.connect().execution_options(**WRITE)
@@ -279,10 +280,9 @@ class SqlStore(LogStore):
             "kept": delta.kept, "added_count": delta.added_count, "added": delta.added,
         }
 
-        # The answers it appends, counted once here for the aggregate views.
-        facts = [columns(f) for f in
-                 facts_of(snap.moment.occurrences[delta.kept:], snap.annotations_yaml)
-                 ] if self._facts else []
+        if self._facts:  # the answers it appends, counted once here for aggregate views
+            values["answers"] = encode_answers(
+                facts_of(snap.moment.occurrences[delta.kept:], snap.annotations_yaml))
 
         def work(conn: Connection) -> int:
             moment_pk = self._join_moment(conn, snap.moment_id, info)
@@ -291,12 +291,7 @@ class SqlStore(LogStore):
                 seq = conn.scalar(select(_S.seq).where(_S.snapshot_id == snap.id))
                 if seq is None:
                     raise StoreError(f"snapshot {snap.id} could not be stored")
-                return int(seq)
-            if facts:
-                conn.execute(answer_facts_t.insert(), [
-                    {**f, "moment_pk": moment_pk, "seq": seq, "n": n}
-                    for n, f in enumerate(facts)])
-            if self.outbox:
+            elif self.outbox:
                 self._insert_ignore(conn, outbox_t, {"snapshot_id": snap.id, "attempts": 0,
                                                      "last_error": ""})
             return int(seq)
@@ -525,27 +520,28 @@ class SqlStore(LogStore):
     def answer_facts(
         self, where: MomentFilter | None = None, **by: Unpack[FilterFields]
     ) -> Iterator[FactRow]:
-        """As ``LogStore.answer_facts``, read from the table each save writes (revision
-        0007): one query, a few numbers a row, nothing parsed."""
+        """As ``LogStore.answer_facts``, from what each save wrote (revision 0007): the
+        answers' lengths and the annotations of the rows that have answers, one query,
+        nothing parsed but the annotations' few keys."""
         if not self._facts:
             yield from LogStore.answer_facts(self, where, **by)
             return
         conds = self._moment_filter(MomentFilter.of(where, by))
-        f = answer_facts_t.c
         stmt = (
-            select(moments_t.c.moment_id, f.rejected, f.chars, f.provider, f.model,
-                   f.latency_ms, f.tokens)
-            .join(moments_t, f.moment_pk == moments_t.c.pk)
-            .where(and_(True, *conds))
+            select(moments_t.c.moment_id, _S.answers, _S.annotations_yaml)
+            .join(moments_t, _S.moment_pk == moments_t.c.pk)
+            .where(_S.answers.is_not(None), *conds)
         )
         with self.engine.connect() as conn:
             result = conn.execute(stmt)
             try:
                 # The driver's own tuples: SQLAlchemy's row objects cost more than the
                 # query here. Not streamed (yield_per buffers a first row of its own).
-                yield from result.cursor.fetchall()
+                rows = result.cursor.fetchall()
             finally:
                 result.close()
+        for moment_id, answers, notes in rows:
+            yield from fact_rows_from(moment_id, answers, notes)
 
     def fork_counts(
         self, where: MomentFilter | None = None, **by: Unpack[FilterFields]

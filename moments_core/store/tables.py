@@ -120,29 +120,10 @@ class SnapshotRow(SQLModel, table=True):
     previous_snapshot_id: str | None = Field(default=None, max_length=64)  # as written
     annotations_yaml: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     added: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-
-
-class AnswerFactRow(SQLModel, table=True):
-    """One ``AnswerFact`` (records.py), written in the transaction of its snapshot
-    (revision 0007): ``seq`` is the snapshot's row, ``n`` the answer's place among what it
-    appends. Keyed by moment first, so a filtered read joins on the key; WITHOUT ROWID on
-    SQLite (the key is the row's only index)."""
-
-    __tablename__ = "answer_facts"
-    __table_args__ = (
-        PrimaryKeyConstraint("moment_pk", "seq", "n", name="pk_answer_facts"),
-        {"sqlite_with_rowid": False},
-    )
-
-    moment_pk: int = Field(sa_column=Column(Integer, nullable=False))
-    seq: int = Field(sa_column=Column(Integer, nullable=False))
-    n: int = Field(sa_column=Column(Integer, nullable=False))
-    rejected: bool = Field(default=False)
-    chars: int = Field(default=0)
-    provider: str = Field(default="?", sa_column=Column(Text, nullable=False, default="?"))
-    model: str = Field(default="?", sa_column=Column(Text, nullable=False, default="?"))
-    latency_ms: float | None = Field(default=None)
-    tokens: float | None = Field(default=None)
+    # Revision 0007: the lengths of the answers ``added`` holds, a minus sign before a
+    # rejected one ("24", "-31,18"; answer_facts.encode_answers), NULL where it holds
+    # none: what the Insights page counts, without parsing ``added``.
+    answers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class FeedbackRow(SQLModel, table=True):
@@ -194,4 +175,3 @@ snapshots_t = SnapshotRow.__table__  # type: ignore[attr-defined]
 feedback_t = FeedbackRow.__table__  # type: ignore[attr-defined]
 configs_t = ConfigVersionRow.__table__  # type: ignore[attr-defined]
 outbox_t = S3OutboxRow.__table__  # type: ignore[attr-defined]
-answer_facts_t = AnswerFactRow.__table__  # type: ignore[attr-defined]

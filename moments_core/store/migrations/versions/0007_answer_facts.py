@@ -1,10 +1,14 @@
-"""Answer facts (issue 14, item 15): one row per agent answer or rejected answer, written
-with its snapshot, so the Insights page reads numbers instead of parsing every stored
-line of MDL (``moments_core/store/answer_facts.py``).
+"""Answer facts (issue 14, item 15): each snapshot row that appends agent answers keeps
+their lengths in ``snapshots.answers`` (``moments_core/store/answer_facts.py``), so the
+Insights page reads two short columns instead of parsing every stored line of MDL.
 
-The table is filled from the snapshots already stored: each row's appended MDL is parsed
-once, here, a batch at a time. A store of 10,000 conversations of 20 turns takes a few
-seconds, once.
+A column, not a table of its own: a row per answer would cost Postgres 24 bytes of tuple
+header and an index entry each, more than half again the conversation's text. The column
+is NULL (nothing stored) on the rows without answers.
+
+The column is filled from the snapshots already stored: each row's appended MDL is parsed
+once, here, a batch at a time. On Postgres the updated rows are written anew (the old
+versions are reclaimed by the next VACUUM).
 
 Revision ID: 0007_answer_facts
 Revises: 0006_merge_heads
@@ -12,8 +16,6 @@ Create Date: 2026-12-01
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -27,35 +29,23 @@ _BATCH = 5_000
 
 
 def upgrade() -> None:
-    op.create_table(
-        "answer_facts",
-        sa.Column("moment_pk", sa.Integer(), nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("n", sa.Integer(), nullable=False),
-        sa.Column("rejected", sa.Boolean(), nullable=False),
-        sa.Column("chars", sa.Integer(), nullable=False),
-        sa.Column("provider", sa.Text(), nullable=False),
-        sa.Column("model", sa.Text(), nullable=False),
-        sa.Column("latency_ms", sa.Float(), nullable=True),
-        sa.Column("tokens", sa.Float(), nullable=True),
-        sa.PrimaryKeyConstraint("moment_pk", "seq", "n", name="pk_answer_facts"),
-        sqlite_with_rowid=False,
-    )
+    op.add_column("snapshots", sa.Column("answers", sa.Text(), nullable=True))
     _fill_from_stored_snapshots()
 
 
 def _fill_from_stored_snapshots() -> None:
     # Imported here: the backfill derives the facts with the same rule as every write.
     from moments_core.mdl import parse_occurrences
-    from moments_core.store.answer_facts import facts_of
+    from moments_core.store.answer_facts import encode_answers, facts_of
 
     conn = op.get_bind()
     snapshots = sa.table("snapshots", sa.column("seq"), sa.column("moment_pk"),
-                         sa.column("added"), sa.column("annotations_yaml"))
-    facts = sa.table("answer_facts", *(sa.column(c) for c in (
-        "moment_pk", "seq", "n", "rejected", "chars", "provider", "model", "latency_ms",
-        "tokens")))
+                         sa.column("added"), sa.column("annotations_yaml"),
+                         sa.column("answers"))
     c = snapshots.c
+    update = (sa.update(snapshots)
+              .where(c.moment_pk == sa.bindparam("pk"), c.seq == sa.bindparam("s"))
+              .values(answers=sa.bindparam("a")))
     after = -1
     while True:
         rows = conn.execute(
@@ -66,17 +56,17 @@ def _fill_from_stored_snapshots() -> None:
         ).all()
         if not rows:
             return
-        values: list[dict[str, Any]] = []
+        values = []
         for seq, moment_pk, added, notes in rows:
-            for n, fact in enumerate(facts_of(parse_occurrences(added), notes or "")):
-                values.append({"moment_pk": moment_pk, "seq": seq, "n": n,
-                               "rejected": fact.rejected, "chars": fact.chars,
-                               "provider": fact.provider, "model": fact.model,
-                               "latency_ms": fact.latency_ms, "tokens": fact.tokens})
+            answers = encode_answers(facts_of(parse_occurrences(added), notes or ""))
+            if answers is not None:
+                values.append({"pk": moment_pk, "s": seq, "a": answers})
         if values:
-            conn.execute(sa.insert(facts), values)
+            conn.execute(update, values)
         after = rows[-1][0]
 
 
 def downgrade() -> None:
-    op.drop_table("answer_facts")
+    # Plain SQL: SQLite (3.35 and later) and Postgres both drop a column in place, where
+    # Alembic's SQLite path would copy the whole table.
+    op.execute("ALTER TABLE snapshots DROP COLUMN answers")
