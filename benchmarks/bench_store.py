@@ -7,14 +7,15 @@
 3. seconds for ``iter_trees`` over 10,000 conversations of 20 turns with 10% of the
    replies regenerated (a branch each), as the dataset exporters read them;
 4. bytes stored for one 200-turn conversation (two snapshots per turn), alone in a fresh
-   database, / bytes of its final MDL (target <= 3): the pages of the snapshot table and
-   its indexes (SQLite's dbstat; Postgres's pg_relation_size of the heap, its indexes and
-   TOAST, the free-space and visibility maps shown apart). Then the same per
+   database, / bytes of its final MDL (target <= 3): the pages of the snapshot table (its
+   answer facts included) and its indexes (SQLite's dbstat; Postgres's
+   pg_relation_size of the heap, its indexes and TOAST, the free-space and visibility
+   maps shown apart). Then the same per
    conversation with 20 of them stored, where the minimum pages of each table and index
    are shared. Also printed: the appended text alone, the first benchmark's sum of column
    bytes (no page or index overhead), and the older full-snapshot layout.
 5. (S3, moto's server over HTTP; ``bench_store.py s3`` runs only this) ms per save at
-   turns 1-10 and 191-200 of one conversation, and requests per save (target: flat,
+   turns 1-10 and 191-200 of five conversations, and requests per save (target: flat,
    <= 1.2x, <= 3 requests).
 """
 
@@ -41,11 +42,10 @@ from sqlalchemy import func, select, text
 
 from moments_core.mdl import parse_occurrences
 from moments_core.store import stamps
-from moments_core.store.answer_facts import facts_of
-from moments_core.store.records import columns
+from moments_core.store.answer_facts import encode_answers, facts_of
 from moments_core.store.sql import SqlStore
 from moments_core.store.synthetic import _ASKS, _REPLIES, agent_info, conversation
-from moments_core.store.tables import answer_facts_t, moments_t, snapshots_t
+from moments_core.store.tables import moments_t, snapshots_t
 
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test user={user}"
 PG_URL = "postgresql+psycopg://{user}@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
@@ -71,8 +71,8 @@ def fill(store: SqlStore, variant: str, conversations: int = 10_000, turns: int 
     appends one. With ``regenerate_every`` = k, every k-th reply is regenerated once: the
     first reply stays a leaf, a sibling keeps the participant's line and appends the
     Rejected reply and a new one, and the conversation goes on from there. Each answer's
-    snapshot carries ``answer_annotations``, and its answer facts are written beside it
-    (derived by ``facts_of``, as a save derives them)."""
+    snapshot carries ``answer_annotations`` and its answers' lengths (derived by
+    ``facts_of``, as a save derives them)."""
     t0_us = stamps.encode(datetime(2026, 1, 1, tzinfo=UTC))[0]
     asks, replies = [f'Customer: "{a}"\n' for a in _ASKS], [f'Self: "{r}"\n' for r in _REPLIES]
     with store.engine.connect() as conn:
@@ -81,12 +81,11 @@ def fill(store: SqlStore, variant: str, conversations: int = 10_000, turns: int 
         seq = (conn.scalar(select(func.max(snapshots_t.c.seq))) or 0) + 1
     moments: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
-    facts: list[dict[str, Any]] = []
     total = 0
 
     @cache
-    def facts_for(added: str, notes: str) -> list[dict[str, Any]]:
-        return [columns(f) for f in facts_of(parse_occurrences(added), notes)]
+    def answers_of(added: str, notes: str) -> str | None:
+        return encode_answers(facts_of(parse_occurrences(added), notes))
 
     def row(parent: int | None, kept: int, added: list[str], at: int) -> int:
         nonlocal seq
@@ -95,9 +94,8 @@ def fill(store: SqlStore, variant: str, conversations: int = 10_000, turns: int 
         rows.append({"seq": seq, "snapshot_id": str(uuid.uuid4()), "moment_pk": moment_pk,
                      "parent_seq": parent, "previous_snapshot_id": None, "ts_us": at,
                      "utc_offset_s": 0, "annotations_yaml": notes, "kept": kept,
-                     "added_count": len(added), "added": text_added})
-        facts.extend({**f, "moment_pk": moment_pk, "seq": seq, "n": n}
-                     for n, f in enumerate(facts_for(text_added, notes)))
+                     "added_count": len(added), "added": text_added,
+                     "answers": answers_of(text_added, notes)})
         seq += 1
         return seq - 1
 
@@ -124,8 +122,8 @@ def fill(store: SqlStore, variant: str, conversations: int = 10_000, turns: int 
             size += 1
         moment_pk += 1
         if len(rows) >= 20_000:
-            total += _flush(store, moments, rows, facts)
-    total += _flush(store, moments, rows, facts)
+            total += _flush(store, moments, rows)
+    total += _flush(store, moments, rows)
     if store.engine.dialect.name == "postgresql":  # keys were given: move the sequences on
         with store.engine.connect() as conn, conn.begin():
             for table, col in (("moments", "pk"), ("snapshots", "seq")):
@@ -134,8 +132,7 @@ def fill(store: SqlStore, variant: str, conversations: int = 10_000, turns: int 
     return total
 
 
-def _flush(store: SqlStore, moments: list[dict[str, Any]], rows: list[dict[str, Any]],
-           facts: list[dict[str, Any]]) -> int:
+def _flush(store: SqlStore, moments: list[dict[str, Any]], rows: list[dict[str, Any]]) -> int:
     n = len(rows)
     if not n:
         return 0
@@ -143,11 +140,8 @@ def _flush(store: SqlStore, moments: list[dict[str, Any]], rows: list[dict[str, 
         if moments:
             conn.execute(moments_t.insert(), moments)
         conn.execute(snapshots_t.insert(), rows)
-        if facts:
-            conn.execute(answer_facts_t.insert(), facts)
     moments.clear()
     rows.clear()
-    facts.clear()
     return n
 
 
@@ -174,7 +168,8 @@ def _old_layout_bytes(records: list[dict[str, Any]]) -> int:
 
 
 def _sqlite_bytes(store: SqlStore) -> tuple[int, str]:
-    """On-disk bytes of the snapshot table and all its indexes: every page they hold."""
+    """On-disk bytes of the snapshot table (answer facts included, revision 0007) and all
+    its indexes: every page they hold."""
     with store.engine.connect() as conn:
         names = list(conn.scalars(text(
             "SELECT name FROM sqlite_master WHERE tbl_name = 'snapshots'"
@@ -260,9 +255,10 @@ def run(name: str, url: str, size_url: str, size_url_many: str) -> list[tuple[st
     return rows
 
 
-def bench_s3_saves(turns: int = 200) -> list[tuple[str, str]]:
-    """ms per S3 save (moto's server over HTTP) at turns 1-10 and 191-200 of one
-    conversation, and HTTP requests per save counted with a botocore event hook."""
+def bench_s3_saves(turns: int = 200, conversations: int = 5) -> list[tuple[str, str]]:
+    """ms per S3 save (moto's server over HTTP) at turns 1-10 and 191-200 of
+    ``conversations`` conversations, and HTTP requests per save counted with a botocore
+    event hook."""
     import boto3
 
     from moments_core.settings import Settings
@@ -282,28 +278,44 @@ def bench_s3_saves(turns: int = 200) -> list[tuple[str, str]]:
         sent = [0]
         store.client.meta.events.register("before-send.s3",
                                           lambda **_: sent.__setitem__(0, sent[0] + 1))
-        info = agent_info(str(uuid.uuid4()), variant="s3")
-        snaps = conversation(turns, info)
-        ms: list[float] = []
-        requests: list[int] = []
-        for snap in snaps:
-            sent[0] = 0
-            t0 = time.perf_counter()
-            store.save_snapshot(snap, info)
-            ms.append((time.perf_counter() - t0) * 1000)
-            requests.append(sent[0])
+        first: list[float] = []
+        last: list[float] = []
+        requests_first: list[int] = []
+        requests_last: list[int] = []
+        # Several conversations: moto's server answers some requests ~10 ms late at
+        # random (at any turn), so 20 saves alone give a median that jumps between runs.
+        for c in range(conversations):
+            info = agent_info(str(uuid.uuid4()), variant="s3")
+            snaps = conversation(turns, info, seed=c)
+            for i, snap in enumerate(snaps):
+                sent[0] = 0
+                t0 = time.perf_counter()
+                store.save_snapshot(snap, info)
+                took = (time.perf_counter() - t0) * 1000
+                # A turn is two saves (the participant's line, the reply).
+                if i < 20:
+                    first.append(took)
+                    requests_first.append(sent[0])
+                elif i >= len(snaps) - 20:
+                    last.append(took)
+                    requests_last.append(sent[0])
         store.close()
     finally:
         server.stop()
-    # A turn is two saves (the participant's line, the reply).
-    first, last = ms[:20], ms[-20:]
     early, late = statistics.median(first), statistics.median(last)
+
+    def spread(ms: list[float]) -> str:
+        q1, _, q3 = statistics.quantiles(ms, n=4)
+        return f"quartiles {q1:.1f} / {q3:.1f} ms"
+
     return [
-        ("S3 save, turns 1-10 (median)", f"{early:.1f} ms"),
-        (f"S3 save, turns {turns - 9}-{turns} (median)", f"{late:.1f} ms"),
+        (f"S3 save, turns 1-10 (median of {len(first)} saves)",
+         f"{early:.1f} ms ({spread(first)})"),
+        (f"S3 save, turns {turns - 9}-{turns} (median of {len(last)} saves)",
+         f"{late:.1f} ms ({spread(last)})"),
         ("S3 save, late / early", f"{late / early:.2f}x   target <= 1.2x"),
         ("S3 requests per save, turns 1-10 / last 10",
-         f"{max(requests[:20])} / {max(requests[-20:])}   target <= 3, flat"),
+         f"{max(requests_first)} / {max(requests_last)}   target <= 3, flat"),
     ]
 
 
