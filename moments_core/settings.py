@@ -112,8 +112,9 @@ class Settings:
     )
     local_n_ctx: int = setting(
         4096, "MOMENTS_LOCAL_N_CTX",
-        doc="Context window of the local model, in tokens (longer conversations are windowed "
-        "to fit).",
+        doc="Context window of the local model, in tokens. A conversation's prompt is kept "
+        "within half of it (older turns are left out a block at a time), so that each turn "
+        "stays about as fast as the first on a CPU.",
     )
     api_default_variant: str = setting(
         "", "MOMENTS_API_DEFAULT_VARIANT",
