@@ -266,3 +266,19 @@ def test_after_a_turn_the_provider_may_read_ahead_the_next_prompts_start(
     agent.reply(first.snapshot, "Oat milk.")
     nxt = provider.last_prompt
     assert nxt is not None and nxt.messages[: len(ahead.messages)] == ahead.messages
+
+
+class _FailingPrefill(_Prefilling):
+    def prefill(self, prompt: Prompt) -> None:
+        raise AttributeError("a llama-cpp-python that moved its internals")
+
+
+def test_a_failing_read_ahead_leaves_the_turn_answered_and_saved(
+    agent_store: Any, caplog: Any,
+) -> None:
+    agent = _agent(agent_store, _FailingPrefill())
+    with caplog.at_level("WARNING", logger="moments.agents"):
+        turn = agent.reply(agent.start(), "A latte, please.")
+    assert turn.snapshot.moment.occurrences[-1].says == "Sure."  # type: ignore[attr-defined]
+    assert agent_store.get_snapshot(turn.snapshot.id).id == turn.snapshot.id
+    assert any("read-ahead" in r.getMessage() for r in caplog.records)

@@ -19,6 +19,7 @@ The chat page, the HTTP API and the CLI all drive it the same way::
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ from .registry import default_key, load_agent_config
 from .render import Budget, render
 from .repair import DisplayFilter, EmptyAnswer, parse_answer
 from .retry import RetryPolicy
+
+log = logging.getLogger("moments.agents")
 
 
 class AgentError(RuntimeError):
@@ -354,7 +357,13 @@ class Agent:
         # prompt starts with (the local model evaluates the end of this answer and the chat
         # template's markers now, so the next turn's first token waits only for its line).
         if type(self.provider).prefill is not Provider.prefill:
-            self.provider.prefill(self.render(answer.moment.occurrences))
+            try:
+                self.provider.prefill(self.render(answer.moment.occurrences))
+            except Exception as err:  # noqa: BLE001 - a hint: the turn is done and saved
+                # The answer is delivered and stored already; a read-ahead that fails
+                # must not turn it into an error. The next turn reads its whole prompt.
+                log.warning("read-ahead after the turn failed (%s); the next turn reads its"
+                            " prompt in full", type(err).__name__)
 
     def _failed(
         self, err: Exception, attempts: int, participant_snapshot: Snapshot | None
