@@ -155,6 +155,8 @@ def click_until(page: Any, button: Any, appears: Any, tries: int = 3,
     lands while that run redraws the button is dropped; a person clicks again, so do we."""
     for attempt in range(tries):
         wait_idle(page)
+        if attempt and appears.is_visible():
+            return  # the last click took effect, only later than we waited: no second one
         button.click()
         try:
             appears.wait_for(state="visible", timeout=timeout_ms)

@@ -228,14 +228,16 @@ def test_regenerate_and_edit_stream_in_place_cancel_and_thumbs(
 
     # Thumbs: pressed shows as pressed; a second press takes it back; one record.
     up = bubbles(page).nth(1).get_by_role("button", name=re.compile("thumb_up"))
-    up.click()
+
+    def up_as(kind: str) -> Any:  # the thumb, drawn pressed (primary) or not (secondary)
+        return up.and_(page.locator(f'[data-testid="stBaseButton-{kind}"]'))
+
+    click_until(page, up, up_as("primary"), timeout_ms=8_000)
     wait_idle(page)
-    up = bubbles(page).nth(1).get_by_role("button", name=re.compile("thumb_up"))
     expect(up).to_have_attribute("data-testid", "stBaseButton-primary", timeout=30_000)
     _, leaf = _params(page.url)
-    up.click()
+    click_until(page, up, up_as("secondary"), timeout_ms=8_000)
     wait_idle(page)
-    up = bubbles(page).nth(1).get_by_role("button", name=re.compile("thumb_up"))
     expect(up).to_have_attribute("data-testid", "stBaseButton-secondary", timeout=30_000)
     thumbs = [f for f in store.list_feedback(snapshot_id=leaf) if f.kind == "thumbs"]
     assert len(thumbs) == 1 and thumbs[0].value in (None, 0)
