@@ -22,4 +22,5 @@ pytest_plugins = [
     "tests.fixtures_agents",
     "tests.fixtures_app",
     "tests.api_fixtures",
+    "tests.fixtures_browser",
 ]

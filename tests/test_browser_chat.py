@@ -27,7 +27,6 @@ from tests.fixtures_browser import (
     bubbles,
     choose_variant,
     click_until,
-    launch_browser,
     send,
     start_dashboard,
     stop_dashboard,
@@ -95,16 +94,6 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory,
                                                "OPENAI_API_KEY": "sk-test-not-a-real-key"})
     yield dash
     stop_dashboard(dash)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_browser(p)
-        yield b
-        b.close()
 
 
 def _open(browser: Any, url: str) -> Any:

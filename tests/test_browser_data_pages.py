@@ -22,7 +22,6 @@ from tests.fixtures_browser import (
     ARTIFACTS,
     HAS_CHROMIUM,
     Dashboard,
-    launch_browser,
     start_dashboard,
     stop_dashboard,
     wait_idle,
@@ -63,16 +62,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
     dashboard = start_dashboard(folder)
     yield dashboard, moments
     stop_dashboard(dashboard)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_browser(p)
-        yield b
-        b.close()
 
 
 def _click_row(page: Any, table: Any, row: int) -> None:

@@ -23,7 +23,6 @@ from tests.fixtures_browser import (
     HAS_CHROMIUM,
     Dashboard,
     bubbles,
-    launch_browser,
     send,
     settled,
     start_dashboard,
@@ -43,16 +42,6 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     dash = start_dashboard(tmp_path_factory.mktemp("e2e"))  # default: cafebot-01, local
     yield dash
     stop_dashboard(dash)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_browser(p)
-        yield b
-        b.close()
 
 
 def _answers(page: Any) -> Any:
