@@ -127,8 +127,12 @@ def test_saving_feedback_twice_updates_instead_of_duplicating(store: LogStore) -
 
 def test_answer_facts_count_answers_never_example_lines() -> None:
     """What each snapshot's appended MDL adds to the Insights numbers, derived once."""
-    from moments_core.store.answer_facts import encode_answers, facts_from, facts_of
-    from moments_core.store.records import AnswerFact
+    from moments_core.store.answer_facts import (
+        encode_answers,
+        fact_row,
+        fact_rows_from,
+        facts_of,
+    )
 
     texts = [
         "Instructions: '''\nBe kind.\n'''\nExample: An example - '''\nSelf: \"Hi.\"\n'''\n"
@@ -154,6 +158,8 @@ def test_answer_facts_count_answers_never_example_lines() -> None:
     for fs in facts:
         answers = encode_answers(fs)
         assert (answers is None) == (not fs)
-        assert answers is None or facts_from(answers, notes) == fs
+        assert answers is None or \
+            fact_rows_from("m", answers, notes) == [fact_row("m", f) for f in fs]
     assert encode_answers(facts[4]) == "-3,9"
-    assert facts_from("-0,0", "") == [AnswerFact(True, 0), AnswerFact(False, 0)]
+    assert fact_rows_from("m", "-0,0", "") == [("m", True, 0, "?", "?", None, None),
+                                               ("m", False, 0, "?", "?", None, None)]

@@ -50,23 +50,21 @@ def _number(value: str | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _fact(rejected: bool, chars: int, notes: dict[str, str]) -> AnswerFact:
-    return AnswerFact(
-        rejected=rejected, chars=chars,
-        provider=notes.get("provider", "?"), model=notes.get("model", "?"),
-        latency_ms=_number(notes.get("latency_ms")), tokens=_number(notes.get("tokens")),
-    )
+# What a snapshot's annotations say of its answers: provider, model, latency, tokens.
+_Meta = tuple[str, str, float | None, float | None]
 
 
-def _notes(annotations_yaml: str) -> dict[str, str]:
-    return dict(_ANNOTATION.findall(annotations_yaml)) if annotations_yaml else {}
+def _meta(annotations_yaml: str) -> _Meta:
+    notes = dict(_ANNOTATION.findall(annotations_yaml)) if annotations_yaml else {}
+    return (notes.get("provider", "?"), notes.get("model", "?"),
+            _number(notes.get("latency_ms")), _number(notes.get("tokens")))
 
 
 def facts_of(added: Iterable[Occurrence], annotations_yaml: str) -> list[AnswerFact]:
     """One fact per answer or rejected answer among ``added`` (what one snapshot appends),
     with the provider, model, latency and tokens its snapshot's annotations name."""
     out: list[AnswerFact] = []
-    notes: dict[str, str] | None = None
+    meta: _Meta | None = None
     for occ in added:
         if is_turn(occ):
             rejected = False
@@ -74,9 +72,9 @@ def facts_of(added: Iterable[Occurrence], annotations_yaml: str) -> list[AnswerF
             rejected = True
         else:
             continue
-        if notes is None:
-            notes = _notes(annotations_yaml)
-        out.append(_fact(rejected, len(occ.says), notes))
+        if meta is None:
+            meta = _meta(annotations_yaml)
+        out.append(AnswerFact(rejected, len(occ.says), *meta))
     return out
 
 
@@ -87,21 +85,13 @@ def encode_answers(facts: Iterable[AnswerFact]) -> str | None:
     return text or None
 
 
-def facts_from(answers: str, annotations_yaml: str) -> list[AnswerFact]:
-    """Back from ``encode_answers``, with the rest read from the row's annotations, as
-    ``facts_of`` reads it: ``facts_from(encode_answers(facts_of(a, n)), n) ==
-    facts_of(a, n)``."""
-    return [AnswerFact(*row[1:]) for row in fact_rows_from("", answers, annotations_yaml)]
-
-
 def fact_rows_from(moment_id: str, answers: str, annotations_yaml: str) -> list[FactRow]:
-    """``facts_from`` as the tuples an aggregate read yields: the annotations are read
-    once per row and no record is made (an Insights render reads 200,000 of these)."""
-    notes = _notes(annotations_yaml)
-    provider, model = notes.get("provider", "?"), notes.get("model", "?")
-    latency, tokens = _number(notes.get("latency_ms")), _number(notes.get("tokens"))
-    return [(moment_id, part[0] == "-", abs(int(part)), provider, model, latency, tokens)
-            for part in answers.split(",")]
+    """Back from ``encode_answers`` and the row's annotations, as the tuples an aggregate
+    read yields (the same as ``fact_row`` of each of ``facts_of``'s facts); the
+    annotations are read once per row and no record is made (an Insights render reads
+    200,000 of these)."""
+    meta = _meta(annotations_yaml)
+    return [(moment_id, part[0] == "-", abs(int(part)), *meta) for part in answers.split(",")]
 
 
 def fact_row(moment_id: str, fact: AnswerFact) -> FactRow:

@@ -280,12 +280,11 @@ class LogStore(ABC):
         return sorted((s.info for s in summaries), key=lambda i: (i.created_at, i.moment_id))
 
     def iter_snapshot_texts(
-        self, where: MomentFilter | None = None, *, containing: tuple[str, ...] = (),
-        roots_only: bool = False, **by: Unpack[FilterFields],
+        self, where: MomentFilter | None = None, *, roots_only: bool = False,
+        **by: Unpack[FilterFields],
     ) -> Iterator[tuple[str, object, object | None, str, str]]:
         """(moment id, node key, parent's node key, appended MDL, annotations YAML) of
-        every snapshot of the matching moments (node keys are unique within a moment).
-        With ``containing``, only roots and snapshots whose MDL holds one of the strings;
+        every snapshot of the matching moments (node keys are unique within a moment);
         with ``roots_only``, only the roots."""
         from moments_core.mdl import write_occurrences
 
@@ -294,9 +293,6 @@ class LogStore(ABC):
                 if roots_only and n.parent_id is not None:
                     continue
                 added = write_occurrences(list(n.added))
-                if containing and n.parent_id is not None and not any(
-                        c in added for c in containing):
-                    continue
                 yield info.moment_id, n.snapshot_id, n.parent_id, added, n.annotations_yaml
 
     def answer_facts(

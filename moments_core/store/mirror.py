@@ -231,11 +231,10 @@ class MirroredStore(LogStore):
         return self.sql.moment_infos(MomentFilter.of(where, by))
 
     def iter_snapshot_texts(
-        self, where: MomentFilter | None = None, *, containing: tuple[str, ...] = (),
-        roots_only: bool = False, **by: Unpack[FilterFields],
+        self, where: MomentFilter | None = None, *, roots_only: bool = False,
+        **by: Unpack[FilterFields],
     ) -> Iterator[tuple[str, object, object | None, str, str]]:
-        return self.sql.iter_snapshot_texts(MomentFilter.of(where, by), containing=containing,
-                                            roots_only=roots_only)
+        return self.sql.iter_snapshot_texts(MomentFilter.of(where, by), roots_only=roots_only)
 
     def answer_facts(
         self, where: MomentFilter | None = None, **by: Unpack[FilterFields]

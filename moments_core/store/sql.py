@@ -489,18 +489,15 @@ class SqlStore(LogStore):
                        by_moment.get(info.moment_id, []))
 
     def iter_snapshot_texts(
-        self, where: MomentFilter | None = None, *, containing: tuple[str, ...] = (),
-        roots_only: bool = False, **by: Unpack[FilterFields],
+        self, where: MomentFilter | None = None, *, roots_only: bool = False,
+        **by: Unpack[FilterFields],
     ) -> Iterator[tuple[str, object, object | None, str, str]]:
         """As ``LogStore.iter_snapshot_texts``, in one streamed query and without parsing
-        anything (node keys are the rows' seq): what aggregate views (the Insights page)
-        need over many thousands of conversations."""
+        anything (node keys are the rows' seq): what aggregate views (the Insights page's
+        corpus charts) need over many thousands of conversations."""
         conds = self._moment_filter(MomentFilter.of(where, by))
         if roots_only:
             conds.append(_S.parent_seq.is_(None))
-        elif containing:
-            conds.append(or_(_S.parent_seq.is_(None),
-                             *[_S.added.contains(c, autoescape=True) for c in containing]))
         stmt = (
             select(moments_t.c.moment_id, _S.seq, _S.parent_seq, _S.added, _S.annotations_yaml)
             .join(moments_t, _S.moment_pk == moments_t.c.pk)
